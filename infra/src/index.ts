@@ -1,0 +1,5 @@
+// @iap/infra: starting the servers the engine stands on (dev stack and tests).
+export * from './demo.js';
+export * from './postgres.js';
+export * from './processes.js';
+export * from './temporal-server.js';

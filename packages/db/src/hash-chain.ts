@@ -1,0 +1,40 @@
+// The per-stream hash chain: hash(n) = sha256(hash(n-1) + "\n" + canonical(event n)). Changing, removing
+// or reordering any event of a stream changes every later hash, which an auditor can recompute.
+
+import { createHash } from 'node:crypto';
+import { canonicalJson } from './canonical.js';
+import type { EventMetadata } from './schema.js';
+
+/** Everything about an event that the chain vouches for. */
+export interface HashedEvent {
+  readonly eventId: string;
+  readonly streamId: string;
+  readonly streamVersion: number;
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly data: unknown;
+  readonly metadata: EventMetadata;
+  readonly occurredAt: string;
+  readonly recordedAt: string;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export function chainHash(prevHash: string | null, e: HashedEvent): string {
+  const body = canonicalJson({
+    data: e.data,
+    eventId: e.eventId,
+    metadata: e.metadata,
+    occurredAt: e.occurredAt,
+    recordedAt: e.recordedAt,
+    schemaVersion: e.schemaVersion,
+    streamId: e.streamId,
+    streamVersion: e.streamVersion,
+    type: e.type,
+  });
+  return createHash('sha256')
+    .update(prevHash ?? GENESIS_HASH)
+    .update('\n')
+    .update(body)
+    .digest('hex');
+}

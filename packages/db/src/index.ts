@@ -1,0 +1,8 @@
+// @iap/db: the database side of the engine: schema, migrations, event log, hash chain, projections.
+export * from './canonical.js';
+export * from './connect.js';
+export * from './event-store.js';
+export * from './hash-chain.js';
+export * from './migrate.js';
+export * from './projections/plans.js';
+export * from './schema.js';

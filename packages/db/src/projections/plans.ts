@@ -1,0 +1,54 @@
+// The inline plan projection: folds a plan's new events into its row with the same decider `evolve`
+// the workflow uses, in the transaction that appended them (read-your-writes for the API).
+
+import { evolve, initialState, type PlanEvent, type PlanState } from '@iap/domain';
+import type { Kysely, Transaction } from 'kysely';
+import type { RecordedEvent } from '../event-store.js';
+import type { Database, PlanRow } from '../schema.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** The domain event carried by a recorded event. (Older schema versions are upcast here when they exist.) */
+export function toPlanEvent(e: Pick<RecordedEvent, 'type' | 'data'>): PlanEvent {
+  return { type: e.type, data: e.data } as PlanEvent;
+}
+
+export function foldRecorded(state: PlanState, events: readonly RecordedEvent[]): PlanState {
+  let s = state;
+  for (const e of events) s = evolve(s, toPlanEvent(e), { occurredAt: e.occurredAt, version: e.streamVersion });
+  return s;
+}
+
+export async function projectPlan(trx: Db, planId: string, events: readonly RecordedEvent[]): Promise<PlanState> {
+  const last = events.at(-1);
+  if (!last) throw new Error('projectPlan needs at least one event');
+  const row = await trx.selectFrom('plans').select(['state', 'version']).where('plan_id', '=', planId).forUpdate().executeTakeFirst();
+  const before = row ? (row.state as PlanState) : initialState();
+  const fresh = events.filter((e) => e.streamVersion > before.version);
+  if (fresh.length === 0) return before;
+  const state = foldRecorded(before, fresh);
+  if (state.status === 'none') throw new Error(`plan ${planId}: events left it without a status`);
+  const cols = {
+    learner_ref: state.learnerRef,
+    school_id: state.schoolId,
+    municipality_id: state.municipalityId,
+    partner_type: state.partner.type,
+    partner_id: state.partner.id,
+    semester: state.semester,
+    status: state.status,
+    version: state.version,
+    state: JSON.stringify(state),
+    updated_at: last.occurredAt,
+    last_global_position: last.globalPosition,
+  };
+  if (row) {
+    await trx.updateTable('plans').set(cols).where('plan_id', '=', planId).execute();
+  } else {
+    await trx.insertInto('plans').values({ plan_id: planId, created_at: fresh[0]!.occurredAt, ...cols }).execute();
+  }
+  return state;
+}
+
+export async function getPlanRow(db: Db, planId: string): Promise<PlanRow | undefined> {
+  return db.selectFrom('plans').selectAll().where('plan_id', '=', planId).executeTakeFirst();
+}

@@ -1,0 +1,64 @@
+// The Kysely view of the database: one interface per table. Nullable columns are `T | null`.
+
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/** Append-only domain events. Rows are never updated or deleted (see the migrations). */
+export interface EventsTable {
+  /** Global order of appends (not commit order: async readers use `transaction_id` for that). */
+  global_position: Generated<string>;
+  stream_id: string;
+  /** 1 for a stream's first event; unique with stream_id (optimistic concurrency). */
+  stream_version: number;
+  /** Derived deterministically by the writer, so a retried append is a no-op. */
+  event_id: string;
+  event_type: string;
+  schema_version: number;
+  data: ColumnType<unknown, string, never>;
+  metadata: ColumnType<EventMetadata, string, never>;
+  /** When the decision was taken (workflow time). */
+  occurred_at: ColumnType<Date, string, never>;
+  /** When the row was written (activity time); part of the hash, so it cannot be changed unseen. */
+  recorded_at: ColumnType<Date, string, never>;
+  /** xid8 of the writing transaction, as text: lets async readers follow commit order. */
+  transaction_id: ColumnType<string, never, never>;
+  prev_hash: string | null;
+  hash: string;
+}
+
+export interface EventMetadata {
+  actorId: string;
+  actorRole: string;
+  schoolId: string | null;
+  requestId: string | null;
+  correlationId: string | null;
+  causationId: string | null;
+  workflowId: string | null;
+  runId: string | null;
+}
+
+/** Inline projection: one row per plan, written in the same transaction as its events. */
+export interface PlansTable {
+  plan_id: string;
+  learner_ref: string;
+  school_id: string;
+  municipality_id: string;
+  partner_type: string;
+  partner_id: string;
+  semester: string;
+  status: string;
+  version: number;
+  /** The decider's folded state, as JSON: what GET /plans/:id returns. */
+  state: ColumnType<unknown, string, string>;
+  created_at: ColumnType<Date, string, never>;
+  updated_at: ColumnType<Date, string, string>;
+  last_global_position: ColumnType<string, string, string>;
+}
+
+export interface Database {
+  events: EventsTable;
+  plans: PlansTable;
+}
+
+export type EventRow = Selectable<EventsTable>;
+export type NewEventRow = Insertable<EventsTable>;
+export type PlanRow = Selectable<PlansTable>;

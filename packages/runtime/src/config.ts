@@ -1,0 +1,56 @@
+// Configuration comes from the environment only; every variable is listed in README.md.
+
+import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '@iap/messages';
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  /** Set: use this Postgres. Unset: the launcher starts an embedded one. */
+  readonly databaseUrl: string | null;
+  /** Set: use this Temporal cluster. Unset: the launcher starts the Temporal CLI dev server. */
+  readonly temporalAddress: string | null;
+  readonly temporalNamespace: string;
+  readonly taskQueue: string;
+  readonly dataDir: string;
+  readonly embeddedPgPort: number;
+  readonly temporalPort: number;
+  readonly temporalUiPort: number;
+  readonly logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name} must be a port number, got "${raw}"`);
+  return n;
+}
+
+const nonEmpty = (v: string | undefined): string | null => (v === undefined || v.trim() === '' ? null : v.trim());
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  return {
+    host: nonEmpty(env.HOST) ?? '127.0.0.1',
+    port: int(env, 'PORT', 3000),
+    databaseUrl: nonEmpty(env.DATABASE_URL),
+    temporalAddress: nonEmpty(env.TEMPORAL_ADDRESS),
+    temporalNamespace: nonEmpty(env.TEMPORAL_NAMESPACE) ?? DEFAULT_NAMESPACE,
+    taskQueue: nonEmpty(env.TEMPORAL_TASK_QUEUE) ?? DEFAULT_TASK_QUEUE,
+    dataDir: nonEmpty(env.IAP_DATA_DIR) ?? `${cwd}/.data`,
+    embeddedPgPort: int(env, 'IAP_PG_PORT', 5544),
+    temporalPort: int(env, 'IAP_TEMPORAL_PORT', 7233),
+    temporalUiPort: int(env, 'IAP_TEMPORAL_UI_PORT', 8233),
+    logLevel: nonEmpty(env.LOG_LEVEL) ?? 'info',
+  };
+}
+
+/** The values a process needs once the stack is up: both addresses resolved. */
+export function requireConnections(c: Config): { databaseUrl: string; temporalAddress: string } {
+  if (!c.databaseUrl) throw new ConfigError('DATABASE_URL is not set (the launcher sets it for the processes it starts)');
+  if (!c.temporalAddress) throw new ConfigError('TEMPORAL_ADDRESS is not set (the launcher sets it for the processes it starts)');
+  return { databaseUrl: c.databaseUrl, temporalAddress: c.temporalAddress };
+}

@@ -1,0 +1,5 @@
+// @iap/runtime: configuration, logging and connections every process of the engine shares.
+export * from './config.js';
+export * from './logger.js';
+export * from './temporal.js';
+export * from './tokens.js';

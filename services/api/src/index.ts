@@ -1,0 +1,2 @@
+// @iap/api: the HTTP API.
+export { buildApp, type AppDeps } from './app.js';

@@ -1,0 +1,99 @@
+// The API's only way to change a plan: a Temporal Update to the plan's workflow (Update-with-Start for
+// a new plan). Temporal's answers become HTTP problems here, in one place.
+
+import type { PlanCommand } from '@iap/domain';
+import {
+  FAILURE_TYPES,
+  planCommandUpdate,
+  planWorkflowId,
+  type CommandEnvelope,
+  type CommandMeta,
+  type CommandResult,
+  type RefusalDetails,
+} from '@iap/messages';
+import {
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  isGrpcServiceError,
+  type Client,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { HttpProblem } from './problem.js';
+
+export interface PlanGatewayOptions {
+  readonly client: Client;
+  readonly taskQueue: string;
+}
+
+const KIND_STATUS: Record<RefusalDetails['kind'], number> = { conflict: 409, rule: 422, forbidden: 403, stale: 412 };
+
+export class PlanGateway {
+  constructor(private readonly opts: PlanGatewayOptions) {}
+
+  /** Starts the plan's workflow if needed and sends it the DraftPlan command, in one call. */
+  async create(planId: string, command: PlanCommand, meta: CommandMeta, updateId: string): Promise<CommandResult> {
+    const startWorkflowOperation = new WithStartWorkflowOperation('planWorkflow', {
+      workflowId: planWorkflowId(planId),
+      taskQueue: this.opts.taskQueue,
+      args: [{ planId }],
+      // A retried create finds the running workflow; a plan that ended cannot be created again.
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+    });
+    return this.call(() =>
+      this.opts.client.workflow.executeUpdateWithStart(planCommandUpdate, {
+        args: [{ command, meta } satisfies CommandEnvelope],
+        startWorkflowOperation,
+        updateId,
+      }),
+    );
+  }
+
+  /** Sends a command to an existing plan. */
+  async execute(planId: string, command: PlanCommand, meta: CommandMeta, updateId: string): Promise<CommandResult> {
+    const handle = this.opts.client.workflow.getHandle(planWorkflowId(planId));
+    return this.call(() => handle.executeUpdate(planCommandUpdate, { args: [{ command, meta }], updateId }));
+  }
+
+  private async call(fn: () => Promise<CommandResult>): Promise<CommandResult> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toProblem(err);
+    }
+  }
+}
+
+export function toProblem(err: unknown): Error {
+  const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+  if (cause instanceof ApplicationFailure) {
+    const f = cause;
+    const d = (f.details?.[0] ?? {}) as Partial<RefusalDetails>;
+    if (f.type === FAILURE_TYPES.domain || f.type === FAILURE_TYPES.staleVersion) {
+      const kind = d.kind ?? 'rule';
+      return new HttpProblem(KIND_STATUS[kind], d.code ?? 'refused', f.message, {
+        ...(d.code ? { code: d.code } : {}),
+        ...(d.field ? { field: d.field } : {}),
+      });
+    }
+  }
+  if (err instanceof WorkflowNotFoundError) return new HttpProblem(404, 'not_found', 'no such plan');
+  if (err instanceof WorkflowExecutionAlreadyStartedError) {
+    return new HttpProblem(409, 'plan.already_exists', 'a plan with this id exists and has ended');
+  }
+  if (isUnavailable(err)) {
+    return new HttpProblem(503, 'unavailable', 'the workflow service is not reachable; retry shortly', { retryAfterSeconds: 5 });
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+function isUnavailable(err: unknown): boolean {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    if (isGrpcServiceError(e) && [4, 8, 14].includes(e.code)) return true; // DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, UNAVAILABLE
+    if (e instanceof Error && /ECONNREFUSED|Connection refused|failed to connect|transport error/i.test(e.message)) return true;
+    if (e === (e as { cause?: unknown }).cause) break;
+  }
+  return false;
+}

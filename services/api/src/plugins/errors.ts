@@ -1,0 +1,55 @@
+// Turns every error into application/problem+json. What the caller got wrong is a 4xx naming the field;
+// only our own faults are 5xx (and logged as errors), and an unreachable dependency is a 503 with Retry-After.
+
+import type { FastifyError, FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { HttpProblem } from '../problem.js';
+
+interface AjvError {
+  instancePath?: string;
+  keyword?: string;
+  message?: string;
+  params?: { missingProperty?: string; additionalProperty?: string };
+}
+
+function fieldOf(context: string | undefined, e: AjvError | undefined): string | undefined {
+  if (!e) return context;
+  const parts = (e.instancePath ?? '').split('/').filter(Boolean);
+  if (e.params?.missingProperty) parts.push(e.params.missingProperty);
+  if (e.params?.additionalProperty) parts.push(e.params.additionalProperty);
+  return [context, ...parts].filter(Boolean).join('.');
+}
+
+function describe(e: AjvError | undefined, field: string | undefined): string {
+  if (!e) return 'the request is not valid';
+  if (e.keyword === 'additionalProperties') return `${field} is not a known field`;
+  if (e.keyword === 'required') return `${field} is required`;
+  return `${field ?? 'request'} ${e.message ?? 'is not valid'}`;
+}
+
+export const errorsPlugin = fp(async (app: FastifyInstance) => {
+  app.setErrorHandler((error: FastifyError & { validationContext?: string }, request, reply) => {
+    let problem: HttpProblem;
+    if (error instanceof HttpProblem) {
+      problem = error;
+    } else if (error.validation) {
+      const first = error.validation[0] as AjvError | undefined;
+      const field = fieldOf(error.validationContext, first);
+      problem = new HttpProblem(400, 'validation', describe(first, field), field ? { field } : {});
+    } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      const slug = error.code?.startsWith('FST_') ? error.code.toLowerCase().replace(/^fst_err_/, '') : 'bad_request';
+      problem = new HttpProblem(error.statusCode, slug, error.message);
+    } else {
+      request.log.error({ err: error }, 'unhandled error');
+      problem = new HttpProblem(500, 'internal', 'an internal error occurred; it has been logged with the request id');
+    }
+    if (problem.extra.retryAfterSeconds !== undefined) reply.header('retry-after', String(problem.extra.retryAfterSeconds));
+    if (problem.status >= 500 && problem.status !== 500) request.log.warn({ err: error }, problem.message);
+    return reply.code(problem.status).type('application/problem+json').send(problem.toProblem(request.id));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const p = new HttpProblem(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
+    return reply.code(404).type('application/problem+json').send(p.toProblem(request.id));
+  });
+});

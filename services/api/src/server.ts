@@ -1,0 +1,48 @@
+// The API process: `node services/api/dist/server.js`. Listens, and on SIGINT/SIGTERM stops taking
+// requests, finishes the ones in flight, and closes its connections.
+
+import { createDb } from '@iap/db';
+import { createLogger, loadConfig, loadOrCreateJwtSecret, requireConnections } from '@iap/runtime';
+import { Client, Connection } from '@temporalio/client';
+import { buildApp } from './app.js';
+
+const config = loadConfig();
+const logger = createLogger('api', config.logLevel);
+
+async function main(): Promise<void> {
+  const { databaseUrl, temporalAddress } = requireConnections(config);
+  const db = createDb({ connectionString: databaseUrl, applicationName: 'iap-api' });
+  // Lazy: the API starts (and /health says what is down) even while Temporal is unreachable.
+  const connection = Connection.lazy({ address: temporalAddress });
+  const temporal = new Client({ connection, namespace: config.temporalNamespace });
+  const app = await buildApp({
+    db,
+    temporal,
+    temporalConnection: connection,
+    namespace: config.temporalNamespace,
+    taskQueue: config.taskQueue,
+    jwtSecret: loadOrCreateJwtSecret(config.dataDir),
+    logger,
+  });
+  await app.listen({ host: config.host, port: config.port });
+
+  let closing = false;
+  const stop = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'api shutting down');
+    await app.close();
+    await connection.close();
+    await db.destroy();
+    logger.info('api stopped');
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('disconnect', () => void stop('parent gone'));
+}
+
+main().catch((err: unknown) => {
+  logger.fatal({ err }, 'api failed to start');
+  process.exit(1);
+});

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// iap: the operator's command line. Later issues add simulate, rebuild, verify, replay and bench.
+
+import { Command, InvalidArgumentError } from 'commander';
+import { createDb, migrateToLatest, pendingMigrations, pingDb } from '@iap/db';
+import { connectTemporal, loadConfig, loadOrCreateJwtSecret, pingTemporal, signToken } from '@iap/runtime';
+import { REPO_ROOT } from '@iap/infra';
+
+const config = loadConfig(process.env, REPO_ROOT);
+const program = new Command('iap').description('Operate an iap-engine installation.').showHelpAfterError();
+
+/** The embedded dev database when DATABASE_URL is not set (the launcher's default). */
+function databaseUrl(): string {
+  return config.databaseUrl ?? `postgres://postgres:iap-dev@127.0.0.1:${config.embeddedPgPort}/iap`;
+}
+function temporalAddress(): string {
+  return config.temporalAddress ?? `127.0.0.1:${config.temporalPort}`;
+}
+
+program
+  .command('migrate')
+  .description('apply pending database migrations')
+  .action(async () => {
+    const db = createDb({ connectionString: databaseUrl(), max: 1 });
+    try {
+      const applied = await migrateToLatest(db);
+      console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database schema is up to date');
+    } finally {
+      await db.destroy();
+    }
+  });
+
+program
+  .command('status')
+  .description('report each component: database (and pending migrations), Temporal, API')
+  .option('--json', 'print JSON')
+  .action(async (opts: { json?: boolean }) => {
+    const db = createDb({ connectionString: databaseUrl(), max: 1 });
+    const dbUp = await pingDb(db);
+    const pending = dbUp ? await pendingMigrations(db).catch(() => null) : null;
+    await db.destroy();
+    let temporalUp = false;
+    try {
+      const conn = await connectTemporal(temporalAddress(), 3_000);
+      temporalUp = await pingTemporal(conn, config.temporalNamespace);
+      await conn.close();
+    } catch {
+      temporalUp = false;
+    }
+    const apiUrl = `http://${config.host}:${config.port}/health`;
+    const apiStatus = await fetch(apiUrl, { signal: AbortSignal.timeout(3_000) })
+      .then((r) => r.status)
+      .catch(() => null);
+    const report = {
+      database: { url: databaseUrl().replace(/:[^:@/]+@/, ':***@'), status: dbUp ? 'up' : 'down', pendingMigrations: pending },
+      temporal: { address: temporalAddress(), namespace: config.temporalNamespace, status: temporalUp ? 'up' : 'down' },
+      api: { url: apiUrl, status: apiStatus === 200 ? 'up' : apiStatus === null ? 'down' : `degraded (${apiStatus})` },
+    };
+    if (opts.json) console.log(JSON.stringify(report, null, 2));
+    else {
+      console.log(`database  ${report.database.status.padEnd(5)} ${report.database.url}${pending?.length ? `  (${pending.length} pending migrations)` : ''}`);
+      console.log(`temporal  ${report.temporal.status.padEnd(5)} ${report.temporal.address} (${report.temporal.namespace})`);
+      console.log(`api       ${report.api.status.padEnd(5)} ${report.api.url}`);
+    }
+    process.exitCode = dbUp && temporalUp && apiStatus === 200 ? 0 : 1;
+  });
+
+const ROLES = ['preparer', 'school_director', 'municipality_coordinator', 'national_coordinator', 'finance', 'auditor'];
+program
+  .command('token')
+  .description('issue a bearer token for local use (signed with IAP_JWT_SECRET or the dev stack secret)')
+  .requiredOption('--role <role>', `one of: ${ROLES.join(', ')}`, (v) => {
+    if (!ROLES.includes(v)) throw new InvalidArgumentError(`role must be one of ${ROLES.join(', ')}`);
+    return v;
+  })
+  .option('--sub <id>', 'the user id', 'local-user')
+  .option('--school <id>')
+  .option('--municipality <id>')
+  .option('--partner <id>')
+  .option('--partner-type <type>', 'municipality | state_vocational')
+  .option('--ttl <seconds>', 'lifetime in seconds', (v) => Number.parseInt(v, 10), 8 * 3600)
+  .action((o: { role: string; sub: string; school?: string; municipality?: string; partner?: string; partnerType?: 'municipality' | 'state_vocational'; ttl: number }) => {
+    const secret = loadOrCreateJwtSecret(config.dataDir);
+    const claims = {
+      sub: o.sub,
+      role: o.role,
+      ...(o.school ? { school: o.school } : {}),
+      ...(o.municipality ? { municipality: o.municipality } : {}),
+      ...(o.partner ? { partner: o.partner } : {}),
+      ...(o.partnerType ? { partnerType: o.partnerType } : {}),
+    };
+    console.log(signToken(secret, claims, o.ttl));
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

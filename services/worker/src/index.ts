@@ -1,0 +1,2 @@
+// @iap/worker: the Temporal worker for plan workflows.
+export * from './worker.js';

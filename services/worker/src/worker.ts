@@ -1,0 +1,65 @@
+// Builds the worker that runs plan workflows and their activities. The process entry (main.ts) and the
+// integration tests both use it, so tests run the same wiring as production.
+
+import { createRequire } from 'node:module';
+import { createActivities, type ActivityDeps } from '@iap/activities';
+import type { Database } from '@iap/db';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+
+export interface PlanWorkerOptions {
+  readonly connection: NativeConnection;
+  readonly namespace: string;
+  readonly taskQueue: string;
+  readonly db: Kysely<Database>;
+  readonly logger: Logger;
+  /** A prebuilt workflow bundle (tests build it once); otherwise the worker bundles the workflows itself. */
+  readonly workflowBundlePath?: string;
+  /** Bounded: each cached plan costs memory; evicted plans are rebuilt from history when needed. */
+  readonly maxCachedWorkflows?: number;
+  readonly afterCommit?: ActivityDeps['afterCommit'];
+}
+
+/** Path of the compiled workflows module, resolved like any package (never a path across package roots). */
+export function workflowsPath(): string {
+  return createRequire(import.meta.url).resolve('@iap/workflows');
+}
+
+let runtimeInstalled = false;
+
+/** Routes the SDK's own logs (worker, workflow `log`, activity context) into pino. Once per process. */
+export function installRuntimeLogger(logger: Logger): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+    TRACE: 'trace',
+    DEBUG: 'debug',
+    INFO: 'info',
+    WARN: 'warn',
+    ERROR: 'error',
+  };
+  try {
+    Runtime.install({
+      // Shutdown is driven by the process (main.ts handles the signals), not by the SDK's default handler.
+      shutdownSignals: [],
+      logger: new DefaultLogger('INFO', (entry) => {
+        logger[levels[entry.level]]({ ...(entry.meta ?? {}), sdk: true }, entry.message);
+      }),
+    });
+  } catch {
+    // Already installed by someone else in this process (a test harness): keep theirs.
+  }
+}
+
+export async function createPlanWorker(opts: PlanWorkerOptions): Promise<Worker> {
+  const activities = createActivities({ db: opts.db, logger: opts.logger, afterCommit: opts.afterCommit });
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    activities,
+    ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath: workflowsPath() }),
+    maxCachedWorkflows: opts.maxCachedWorkflows ?? 2_000,
+  });
+}
