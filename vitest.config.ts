@@ -5,7 +5,8 @@ import { defineConfig } from 'vitest/config';
 const sources = ['packages/*/src', 'workflows/src', 'activities/src', 'services/*/src', 'infra/src'];
 
 export default defineConfig({
-  resolve: { conditions: ['source'] },
+  resolve: { conditions: ['source', 'module', 'node', 'development|production'] },
+  ssr: { resolve: { conditions: ['source', 'module', 'node', 'development|production'] } },
   test: {
     projects: [
       {

@@ -6,3 +6,4 @@ export * from './hash-chain.js';
 export * from './migrate.js';
 export * from './projections/plans.js';
 export * from './schema.js';
+export * from './admin.js';

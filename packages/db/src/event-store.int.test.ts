@@ -1,0 +1,119 @@
+// The event log against a real Postgres: idempotent and optimistic appends, the hash chain, append-only.
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatabaseFromTemplate, dropDatabase } from './admin.js';
+import { createDb } from './connect.js';
+import { appendToStream, ConcurrencyError, readStream, verifyChain, type NewEvent } from './event-store.js';
+import type { Database } from './schema.js';
+
+const admin = process.env.IAP_TEST_PG_ADMIN_URL!;
+const name = `t_es_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+let db: Kysely<Database>;
+
+beforeAll(async () => {
+  db = createDb({ connectionString: await createDatabaseFromTemplate(admin, name, process.env.IAP_TEST_PG_TEMPLATE!) });
+});
+afterAll(async () => {
+  await db.destroy();
+  await dropDatabase(admin, name);
+});
+
+const meta = {
+  actorId: 'u1',
+  actorRole: 'preparer',
+  schoolId: 's1',
+  requestId: 'r1',
+  correlationId: 'r1',
+  causationId: null,
+  workflowId: 'wf',
+  runId: 'run',
+};
+const ev = (type: string, data: unknown = { n: 1 }): NewEvent => ({
+  eventId: randomUUID(),
+  type,
+  schemaVersion: 1,
+  data,
+  metadata: meta,
+  occurredAt: '2026-09-01T10:00:00.000Z',
+});
+
+describe('appendToStream', () => {
+  it('appends in order with versions 1..n and a transaction id', async () => {
+    const stream = randomUUID();
+    const r = await appendToStream(db, stream, 0, [ev('A'), ev('B')]);
+    expect(r.alreadyRecorded).toBe(false);
+    expect(r.events.map((e) => [e.type, e.streamVersion])).toEqual([
+      ['A', 1],
+      ['B', 2],
+    ]);
+    expect(r.events[0]!.transactionId).toMatch(/^\d+$/);
+    expect(r.events[1]!.prevHash).toBe(r.events[0]!.hash);
+  });
+
+  it('is a no-op when the same events are appended again (a retried activity)', async () => {
+    const stream = randomUUID();
+    const batch = [ev('A'), ev('B')];
+    const first = await appendToStream(db, stream, 0, batch);
+    const again = await appendToStream(db, stream, 0, batch);
+    expect(again.alreadyRecorded).toBe(true);
+    expect(again.events.map((e) => e.globalPosition)).toEqual(first.events.map((e) => e.globalPosition));
+    expect(await readStream(db, stream)).toHaveLength(2);
+  });
+
+  it('refuses a stale expected version', async () => {
+    const stream = randomUUID();
+    await appendToStream(db, stream, 0, [ev('A')]);
+    await expect(appendToStream(db, stream, 0, [ev('B')])).rejects.toBeInstanceOf(ConcurrencyError);
+    expect(await readStream(db, stream)).toHaveLength(1);
+  });
+
+  it('lets exactly one of two concurrent appends at the same version win', async () => {
+    const stream = randomUUID();
+    await appendToStream(db, stream, 0, [ev('A')]);
+    // Both transactions read version 1 before either commits; the unique (stream, version) decides.
+    const results = await Promise.allSettled(
+      [ev('B1'), ev('B2'), ev('B3'), ev('B4')].map((e) =>
+        db.transaction().execute(async (trx) => {
+          const r = await appendToStream(trx, stream, 1, [e]);
+          await sql`select pg_sleep(0.05)`.execute(trx);
+          return r;
+        }),
+      ),
+    );
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r) => r.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(3);
+    for (const l of lost) expect((l as PromiseRejectedResult).reason).toBeInstanceOf(ConcurrencyError);
+    const events = await readStream(db, stream);
+    expect(events.map((e) => e.streamVersion)).toEqual([1, 2]);
+  });
+});
+
+describe('hash chain', () => {
+  it('verifies an untouched stream and names the event whose data was altered', async () => {
+    const stream = randomUUID();
+    await appendToStream(db, stream, 0, [ev('A', { amount: 100 }), ev('B', { amount: 200 }), ev('C', { amount: 300 })]);
+    expect(verifyChain(await readStream(db, stream))).toBeNull();
+
+    // The table refuses UPDATE even to its owner ...
+    await expect(sql`update events set data = '{"amount":1}' where stream_id = ${stream}`.execute(db)).rejects.toThrow(/append-only/);
+    // ... so an attacker with superuser rights has to switch the guard off first.
+    await sql`alter table events disable trigger events_no_update_delete`.execute(db);
+    await sql`update events set data = '{"amount":999}' where stream_id = ${stream} and stream_version = 2`.execute(db);
+    await sql`alter table events enable trigger events_no_update_delete`.execute(db);
+
+    const broken = verifyChain(await readStream(db, stream));
+    expect(broken).toMatchObject({ streamId: stream, streamVersion: 2, reason: 'hash_mismatch' });
+  });
+
+  it('detects a deleted middle event', async () => {
+    const stream = randomUUID();
+    await appendToStream(db, stream, 0, [ev('A'), ev('B'), ev('C')]);
+    await sql`alter table events disable trigger events_no_update_delete`.execute(db);
+    await sql`delete from events where stream_id = ${stream} and stream_version = 2`.execute(db);
+    await sql`alter table events enable trigger events_no_update_delete`.execute(db);
+    expect(verifyChain(await readStream(db, stream))).toMatchObject({ streamVersion: 3, reason: 'version_gap' });
+  });
+});

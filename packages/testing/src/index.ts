@@ -1,0 +1,2 @@
+// @iap/testing: the harness the integration tests share.
+export * from './stack.js';

@@ -1,0 +1,128 @@
+// A test's own slice of the real stack: a fresh database copied from the migrated template, a worker on
+// its own task queue (on the suite's real Temporal server), and the API app wired exactly as in
+// production. Nothing is mocked.
+
+import { randomUUID } from 'node:crypto';
+import { buildApp } from '@iap/api';
+import { createDatabaseFromTemplate, createDb, dropDatabase, type Database } from '@iap/db';
+import { signToken, type TokenSubject } from '@iap/runtime';
+import { createPlanWorker, installRuntimeLogger, type PlanWorkerOptions } from '@iap/worker';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
+import { pino, type Logger } from 'pino';
+
+export const TEST_JWT_SECRET = 'test-secret-not-for-production';
+
+function required(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run integration tests through vitest's int project (global setup)`);
+  return v;
+}
+
+export interface TestDatabase {
+  readonly url: string;
+  readonly name: string;
+  /** Connected as the server's superuser: tests use it to tamper with rows, as an attacker would. */
+  readonly db: Kysely<Database>;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const admin = required('IAP_TEST_PG_ADMIN_URL');
+  const name = `t_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+  const url = await createDatabaseFromTemplate(admin, name, required('IAP_TEST_PG_TEMPLATE'));
+  const db = createDb({ connectionString: url, max: 10 });
+  return {
+    url,
+    name,
+    db,
+    drop: async () => {
+      await db.destroy();
+      await dropDatabase(admin, name);
+    },
+  };
+}
+
+export interface TestStack {
+  readonly database: TestDatabase;
+  readonly db: Kysely<Database>;
+  readonly client: Client;
+  readonly app: FastifyInstance;
+  readonly taskQueue: string;
+  readonly worker: Worker;
+  readonly logger: Logger;
+  /** A bearer token for the given identity, signed with the test secret. */
+  token(subject: TokenSubject): string;
+  /** Stops the worker (e.g. to simulate a crash), resolving when it has stopped. */
+  stopWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface TestStackOptions {
+  readonly afterCommit?: PlanWorkerOptions['afterCommit'];
+}
+
+export async function startTestStack(opts: TestStackOptions = {}): Promise<TestStack> {
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
+  installRuntimeLogger(logger);
+  const database = await createTestDatabase();
+  const address = required('IAP_TEST_TEMPORAL_ADDRESS');
+  const taskQueue = `test-${randomUUID()}`;
+  const nativeConnection = await NativeConnection.connect({ address });
+  const worker = await createPlanWorker({
+    connection: nativeConnection,
+    namespace: 'default',
+    taskQueue,
+    db: database.db,
+    logger,
+    workflowBundlePath: required('IAP_TEST_WORKFLOW_BUNDLE'),
+    afterCommit: opts.afterCommit,
+  });
+  const running = worker.run();
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace: 'default' });
+  const app = await buildApp({
+    db: database.db,
+    temporal: client,
+    temporalConnection: connection,
+    namespace: 'default',
+    taskQueue,
+    jwtSecret: TEST_JWT_SECRET,
+    logger,
+  });
+  await app.ready();
+
+  let workerStopped = false;
+  const stopWorker = async () => {
+    if (workerStopped) return;
+    workerStopped = true;
+    worker.shutdown();
+    await running;
+  };
+
+  return {
+    database,
+    db: database.db,
+    client,
+    app,
+    taskQueue,
+    worker,
+    logger,
+    token: (s) => signToken(TEST_JWT_SECRET, s),
+    stopWorker,
+    close: async () => {
+      await app.close();
+      await stopWorker();
+      await nativeConnection.close();
+      await connection.close();
+      await database.drop();
+    },
+  };
+}
+
+/** Identities of one municipal partner's school, and of another school elsewhere, for scope tests. */
+export const SCHOOL_A = { school: 'school-a', municipality: 'muni-a', partner: 'muni-a', partnerType: 'municipality' } as const;
+export const SCHOOL_B = { school: 'school-b', municipality: 'muni-b', partner: 'muni-b', partnerType: 'municipality' } as const;
+export const preparerOf = (s: typeof SCHOOL_A | typeof SCHOOL_B, sub = `preparer-${s.school}`): TokenSubject => ({ sub, role: 'preparer', ...s });
