@@ -4,10 +4,14 @@
 import {
   appendToStream,
   ConcurrentDuplicateError,
+  projectClaim,
   projectPlan,
+  type ClaimProjectionContext,
   type Database,
   type EventMetadata,
+  type RecordedEvent,
 } from '@iap/db';
+import type { Transaction } from 'kysely';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Kysely } from 'kysely';
@@ -17,7 +21,7 @@ export interface ActivityDeps {
   readonly db: Kysely<Database>;
   readonly logger: Logger;
   /** Test hook: runs after the append's transaction committed, before the activity returns. */
-  readonly afterCommit?: (input: AppendPlanEventsInput) => void | Promise<void>;
+  readonly afterCommit?: (input: AppendEventsInput) => void | Promise<void>;
 }
 
 export interface EventToAppend {
@@ -29,11 +33,16 @@ export interface EventToAppend {
   readonly metadata: EventMetadata;
 }
 
-export interface AppendPlanEventsInput {
-  readonly planId: string;
+/** Which inline projection the events feed, in the same transaction. */
+export type ProjectionTarget = { readonly kind: 'plan' } | { readonly kind: 'claim'; readonly context: ClaimProjectionContext };
+
+export interface AppendEventsInput {
+  readonly streamId: string;
   readonly expectedVersion: number;
   readonly events: readonly EventToAppend[];
+  readonly projection: ProjectionTarget;
 }
+
 
 export interface AppendedEvent {
   readonly eventId: string;
@@ -42,55 +51,66 @@ export interface AppendedEvent {
   readonly occurredAt: string;
 }
 
+async function project(trx: Transaction<Database>, input: AppendEventsInput, events: readonly RecordedEvent[]): Promise<void> {
+  switch (input.projection.kind) {
+    case 'plan':
+      await projectPlan(trx, input.streamId, events);
+      return;
+    case 'claim':
+      await projectClaim(trx, input.streamId, events, input.projection.context);
+      return;
+  }
+}
+
 export function createActivities(deps: ActivityDeps) {
   const { db } = deps;
 
-  return {
-    /**
-     * Appends a plan's events and updates its inline projection in one transaction. Idempotent: the
-     * event ids come from the workflow, so a retry after a crash finds them recorded and writes nothing.
-     */
-    async appendPlanEvents(input: AppendPlanEventsInput): Promise<AppendedEvent[]> {
-      const info = Context.current().info;
-      const log = deps.logger.child({
-        workflowId: info.workflowExecution?.workflowId ?? null,
-        runId: info.workflowExecution?.runId ?? null,
-        activityId: info.activityId,
-        attempt: info.attempt,
-        requestId: input.events[0]?.metadata.requestId ?? null,
-        planId: input.planId,
+  /**
+   * Appends a stream's events and updates its inline projection in one transaction. Idempotent: the
+   * event ids come from the workflow, so a retry after a crash finds them recorded and writes nothing.
+   */
+  async function appendEvents(input: AppendEventsInput): Promise<AppendedEvent[]> {
+    const info = Context.current().info;
+    const log = deps.logger.child({
+      workflowId: info.workflowExecution?.workflowId ?? null,
+      runId: info.workflowExecution?.runId ?? null,
+      activityId: info.activityId,
+      attempt: info.attempt,
+      requestId: input.events[0]?.metadata.requestId ?? null,
+      streamId: input.streamId,
+    });
+    try {
+      const result = await db.transaction().execute(async (trx) => {
+        const appended = await appendToStream(trx, input.streamId, input.expectedVersion, input.events);
+        if (!appended.alreadyRecorded) await project(trx, input, appended.events);
+        return appended;
       });
-      try {
-        const result = await db.transaction().execute(async (trx) => {
-          const appended = await appendToStream(trx, input.planId, input.expectedVersion, input.events);
-          if (!appended.alreadyRecorded) await projectPlan(trx, input.planId, appended.events);
-          return appended;
-        });
-        log.info(
-          { events: result.events.map((e) => e.type), version: result.events.at(-1)?.streamVersion, retry: result.alreadyRecorded },
-          result.alreadyRecorded ? 'events were already recorded (retry): nothing written' : 'events appended',
-        );
-        await deps.afterCommit?.(input);
-        return result.events.map((e) => ({
-          eventId: e.eventId,
-          version: e.streamVersion,
-          globalPosition: e.globalPosition,
-          occurredAt: e.occurredAt,
-        }));
-      } catch (err) {
-        if (err instanceof ConcurrentDuplicateError) {
-          // Another attempt of this same activity is committing the same events: the retry will find them.
-          throw ApplicationFailure.retryable(err.message, 'ConcurrentDuplicate');
-        }
-        if (err instanceof Error && (err.name === 'ConcurrencyError' || err.name === 'AppendIntegrityError')) {
-          log.error({ err }, 'append refused');
-          throw ApplicationFailure.nonRetryable(err.message, err.name);
-        }
-        log.warn({ err }, 'append failed; Temporal will retry');
-        throw err;
+      log.info(
+        { events: result.events.map((e) => e.type), version: result.events.at(-1)?.streamVersion, retry: result.alreadyRecorded },
+        result.alreadyRecorded ? 'events were already recorded (retry): nothing written' : 'events appended',
+      );
+      await deps.afterCommit?.(input);
+      return result.events.map((e) => ({
+        eventId: e.eventId,
+        version: e.streamVersion,
+        globalPosition: e.globalPosition,
+        occurredAt: e.occurredAt,
+      }));
+    } catch (err) {
+      if (err instanceof ConcurrentDuplicateError) {
+        // Another attempt of this same activity is committing the same events: the retry will find them.
+        throw ApplicationFailure.retryable(err.message, 'ConcurrentDuplicate');
       }
-    },
-  };
+      if (err instanceof Error && (err.name === 'ConcurrencyError' || err.name === 'AppendIntegrityError')) {
+        log.error({ err }, 'append refused');
+        throw ApplicationFailure.nonRetryable(err.message, err.name);
+      }
+      log.warn({ err }, 'append failed; Temporal will retry');
+      throw err;
+    }
+  }
+
+  return { appendEvents };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -1,121 +1,111 @@
 // One durable workflow per plan. Commands arrive as Updates: the validator runs the decider (a refused
 // command leaves no trace in history), the handler runs it again under a lock, appends the events through
-// the event-log activity and only then answers, so the caller's 2xx means "durable".
+// the event-log activity and only then answers, so the caller's 2xx means "durable". Timers (consent
+// reminder and expiry, semester end, evaluation deadline) are derived from the state by the domain's
+// nextDeadline, and fire as system commands through the same path. Each compensation claim starts a
+// reimbursement child workflow that outlives the plan if it must.
 // Deterministic code only: no I/O, no clock but workflow time, no Node built-ins.
 
 import {
   DEFAULT_DOMAIN_CONFIG,
+  SYSTEM_ACTOR,
   decide,
   EVENT_SCHEMA_VERSIONS,
   evolve,
   initialState,
   isDomainError,
-  type DomainConfig,
+  nextDeadline,
+  type PlanCommand,
   type PlanEvent,
   type PlanState,
 } from '@iap/domain';
 import {
+  claimOutcomeSignal,
+  claimWorkflowId,
   FAILURE_TYPES,
   planCommandUpdate,
   planStateQuery,
   SA,
+  type ClaimOutcome,
   type CommandEnvelope,
+  type CommandMeta,
   type CommandResult,
+  type PlanWorkflowInput,
   type RefusalDetails,
 } from '@iap/messages';
-import type { createActivities } from '@iap/activities';
 import {
   allHandlersFinished,
   ApplicationFailure,
   condition,
+  continueAsNew,
   log,
-  proxyActivities,
+  ParentClosePolicy,
   setHandler,
+  startChild,
   upsertSearchAttributes,
-  uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
+import { appendEvents, eventId } from './append.js';
+import { reimbursementWorkflow } from './reimbursement-workflow.js';
 
-type Activities = ReturnType<typeof createActivities>;
+export type { PlanWorkflowInput } from '@iap/messages';
 
-const { appendPlanEvents } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '200 milliseconds',
-    backoffCoefficient: 2,
-    maximumInterval: '10 seconds',
-    // These mean a bug or a second writer, not a passing fault: retrying cannot help.
-    nonRetryableErrorTypes: ['ConcurrencyError', 'AppendIntegrityError'],
-  },
-});
+const TERMINAL: ReadonlySet<PlanState['status']> = new Set(['closed', 'deleted', 'consent_refused', 'consent_expired']);
 
-export interface PlanWorkflowInput {
-  readonly planId: string;
-  /** How long a workflow whose first command was refused waits for a valid one before it ends. */
-  readonly draftGraceMs?: number;
-  /** The programme's tunable rules (deadlines, semester dates); defaults when absent. */
-  readonly config?: DomainConfig;
+function systemMeta(requestId: string | null = null): CommandMeta {
+  return { actor: SYSTEM_ACTOR, schoolId: null, requestId, correlationId: requestId, causationId: null, expectedVersion: null };
 }
 
-const TERMINAL: ReadonlySet<string> = new Set(['closed', 'deleted', 'consent_refused', 'consent_expired']);
-
 export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState> {
-  let state: PlanState = initialState();
+  const config = input.config ?? DEFAULT_DOMAIN_CONFIG;
+  let state: PlanState = input.carried?.state ?? initialState();
+  const outcomes: ClaimOutcome[] = [...(input.carried?.pendingOutcomes ?? [])];
   let busy = false;
 
   setHandler(planStateQuery, () => state);
+  setHandler(claimOutcomeSignal, (o) => void outcomes.push(o));
 
   setHandler(
     planCommandUpdate,
     async (env: CommandEnvelope): Promise<CommandResult> => {
-      await condition(() => !busy);
-      busy = true;
-      try {
-        // The state may have moved since the validator ran (another Update got the lock first).
-        const events = decideOrRefuse(input, env, state);
-        const result = await append(env, events);
-        log.info('command accepted', {
-          planId: input.planId,
-          command: env.command.type,
-          requestId: env.meta.requestId,
-          version: result.version,
-        });
-        return result;
-      } finally {
-        busy = false;
-      }
+      const result = await exclusive(() => run(env));
+      log.info('command accepted', { planId: input.planId, command: env.command.type, requestId: env.meta.requestId, version: result.version });
+      return result;
     },
-    { validator: (env: CommandEnvelope) => void decideOrRefuse(input, env, state) },
+    { validator: (env: CommandEnvelope) => void decideOrRefuse(env) },
   );
 
-  async function append(env: CommandEnvelope, events: PlanEvent[]): Promise<CommandResult> {
-    const info = workflowInfo();
-    const occurredAt = new Date().toISOString();
-    const recorded = await appendPlanEvents({
-      planId: input.planId,
+  /** One command at a time: the state may have moved since a validator ran, so decide again inside. */
+  async function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    await condition(() => !busy);
+    busy = true;
+    try {
+      return await fn();
+    } finally {
+      busy = false;
+    }
+  }
+
+  async function run(env: CommandEnvelope): Promise<CommandResult> {
+    const events = decideOrRefuse(env);
+    const recorded = await appendEvents({
+      streamId: input.planId,
       expectedVersion: state.version,
-      events: events.map((e) => ({
-        eventId: uuid4(),
+      events: events.map((e, i) => ({
+        eventId: eventId(input.planId, state.version + i + 1),
         type: e.type,
         schemaVersion: EVENT_SCHEMA_VERSIONS[e.type],
         data: e.data,
-        occurredAt,
-        metadata: {
-          actorId: env.meta.actor.id,
-          actorRole: env.meta.actor.role,
-          schoolId: env.meta.schoolId,
-          requestId: env.meta.requestId,
-          correlationId: env.meta.correlationId ?? env.meta.requestId,
-          causationId: env.meta.causationId,
-          workflowId: info.workflowId,
-          runId: info.runId,
-        },
+        occurredAt: new Date().toISOString(),
+        metadata: metadataOf(env.meta),
       })),
+      projection: { kind: 'plan' },
     });
     recorded.forEach((r, i) => {
       state = evolve(state, events[i]!, { occurredAt: r.occurredAt, version: r.version });
     });
     updateSearchAttributes(state);
+    for (const e of events) if (e.type === 'CompensationClaimed') await startClaim(e, env.meta);
     return {
       planId: input.planId,
       version: state.version,
@@ -124,43 +114,142 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
     };
   }
 
+  function decideOrRefuse(env: CommandEnvelope): PlanEvent[] {
+    if (env.command.type === 'DraftPlan' && env.command.data.planId !== input.planId) {
+      throw refusal('plan.id_mismatch', 'rule', `command is for plan ${env.command.data.planId}, not ${input.planId}`, 'data.planId');
+    }
+    if (env.meta.expectedVersion !== null && env.meta.expectedVersion !== state.version) {
+      throw ApplicationFailure.create({
+        type: FAILURE_TYPES.staleVersion,
+        message: `plan is at version ${state.version}, not ${env.meta.expectedVersion}`,
+        nonRetryable: true,
+        details: [{ code: 'plan.stale_version', kind: 'stale', field: null } satisfies RefusalDetails],
+      });
+    }
+    try {
+      return decide(env.command, state, { now: new Date().toISOString(), actor: env.meta.actor, config });
+    } catch (e) {
+      if (isDomainError(e)) throw refusal(e.code, e.kind, e.message, e.field ?? null);
+      throw e;
+    }
+  }
+
+  async function startClaim(e: Extract<PlanEvent, { type: 'CompensationClaimed' }>, meta: CommandMeta): Promise<void> {
+    if (state.status === 'none') return;
+    const d = e.data;
+    await startChild(reimbursementWorkflow, {
+      workflowId: claimWorkflowId(input.planId, d.claimId),
+      // Payment can come after the plan closed: the claim must not die with it.
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      args: [
+        {
+          planId: input.planId,
+          claim: {
+            claimId: d.claimId,
+            planId: input.planId,
+            measureId: d.measureId,
+            partnerId: state.partner.id,
+            compensationType: d.compensationType,
+            periodFrom: d.periodFrom,
+            periodTo: d.periodTo,
+            amountCents: d.amountCents,
+            documentRefs: d.documentRefs,
+          },
+          context: {
+            schoolId: state.schoolId,
+            municipalityId: state.municipalityId,
+            partnerType: state.partner.type,
+            semester: state.semester,
+          },
+          submittedBy: meta,
+        },
+      ],
+    });
+  }
+
+  /** A claim's outcome, reported by its reimbursement workflow, recorded on the plan as the finance actor. */
+  async function recordOutcome(o: ClaimOutcome): Promise<void> {
+    const command: PlanCommand =
+      o.kind === 'approved'
+        ? { type: 'RecordClaimApproval', data: { claimId: o.claimId, approvedCents: o.approvedCents } }
+        : o.kind === 'rejected'
+          ? { type: 'RecordClaimRejection', data: { claimId: o.claimId, reason: o.reason } }
+          : { type: 'RecordClaimPayment', data: { claimId: o.claimId, paidCents: o.paidCents, paidOn: o.paidOn, paymentRef: o.paymentRef } };
+    const meta: CommandMeta = { ...systemMeta(o.requestId), actor: { id: o.by, role: 'finance' } };
+    try {
+      await exclusive(() => run({ command, meta }));
+    } catch (err) {
+      // The claim's own stream holds the outcome; a plan that can no longer take it (deleted) says why.
+      log.warn('claim outcome not recorded on the plan', { planId: input.planId, claimId: o.claimId, kind: o.kind, error: String(err) });
+    }
+  }
+
+  async function fireDeadline(command: PlanCommand): Promise<void> {
+    try {
+      await exclusive(() => run({ command, meta: systemMeta() }));
+      log.info('deadline fired', { planId: input.planId, command: command.type });
+    } catch (err) {
+      // The state moved on between the timer and the lock (e.g. consent arrived): nothing to do.
+      log.info('deadline no longer applies', { planId: input.planId, command: command.type, reason: String(err) });
+    }
+  }
+
   // A create whose DraftPlan was refused started this workflow with nothing in it. Wait a little for a
   // corrected retry, then end as failed, so the plan id can be used again (id reuse: failed only).
-  const drafted = await condition(() => state.status !== 'none', input.draftGraceMs ?? 60_000);
-  if (!drafted) throw ApplicationFailure.nonRetryable('no plan was drafted in this workflow', 'NotDrafted');
+  if (state.status === 'none') {
+    const drafted = await condition(() => state.status !== 'none', input.draftGraceMs ?? 60_000);
+    if (!drafted) throw ApplicationFailure.nonRetryable('no plan was drafted in this workflow', 'NotDrafted');
+  }
 
-  await condition(() => TERMINAL.has(state.status) && allHandlersFinished());
+  const canThreshold = input.continueAsNewAfterEvents ?? 10_000;
+  for (;;) {
+    const outcome = outcomes.shift();
+    if (outcome) {
+      await recordOutcome(outcome);
+      continue;
+    }
+    if (TERMINAL.has(state.status)) break;
+    const info = workflowInfo();
+    if (info.continueAsNewSuggested || info.historyLength >= canThreshold) {
+      // Let running Updates finish so none is lost; later ones reach the next run.
+      await condition(() => !busy && allHandlersFinished());
+      if (outcomes.length === 0) {
+        await continueAsNew<typeof planWorkflow>({ ...input, carried: { state, pendingOutcomes: [] } });
+      }
+      continue;
+    }
+    const deadline = nextDeadline(state, config);
+    const version = state.version;
+    const changed = () => state.version !== version || outcomes.length > 0;
+    if (!deadline) {
+      await condition(changed);
+      continue;
+    }
+    const waitMs = Math.max(0, Date.parse(deadline.at) - Date.now());
+    const woke = waitMs > 0 ? await condition(changed, waitMs) : false;
+    if (!woke) await fireDeadline(deadline.command);
+  }
+
+  await condition(() => !busy && allHandlersFinished());
   return state;
 }
 
-function decideOrRefuse(input: PlanWorkflowInput, env: CommandEnvelope, state: PlanState): PlanEvent[] {
-  const planId = input.planId;
-  if (env.command.type === 'DraftPlan' && env.command.data.planId !== planId) {
-    throw refusal('plan.id_mismatch', 'rule', `command is for plan ${env.command.data.planId}, not ${planId}`, 'data.planId');
-  }
-  if (env.meta.expectedVersion !== null && env.meta.expectedVersion !== state.version) {
-    throw ApplicationFailure.create({
-      type: FAILURE_TYPES.staleVersion,
-      message: `plan is at version ${state.version}, not ${env.meta.expectedVersion}`,
-      nonRetryable: true,
-      details: [{ code: 'plan.stale_version', kind: 'stale', field: null } satisfies RefusalDetails],
-    });
-  }
-  try {
-    return decide(env.command, state, { now: new Date().toISOString(), actor: env.meta.actor, config: input.config ?? DEFAULT_DOMAIN_CONFIG });
-  } catch (e) {
-    if (isDomainError(e)) throw refusal(e.code, e.kind, e.message, e.field ?? null);
-    throw e;
-  }
+function metadataOf(meta: CommandMeta) {
+  const info = workflowInfo();
+  return {
+    actorId: meta.actor.id,
+    actorRole: meta.actor.role,
+    schoolId: meta.schoolId,
+    requestId: meta.requestId,
+    correlationId: meta.correlationId ?? meta.requestId,
+    causationId: meta.causationId,
+    workflowId: info.workflowId,
+    runId: info.runId,
+  };
 }
 
 function refusal(code: string, kind: RefusalDetails['kind'], message: string, field: string | null): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: FAILURE_TYPES.domain,
-    message,
-    nonRetryable: true,
-    details: [{ code, kind, field } satisfies RefusalDetails],
-  });
+  return ApplicationFailure.create({ type: FAILURE_TYPES.domain, message, nonRetryable: true, details: [{ code, kind, field } satisfies RefusalDetails] });
 }
 
 function updateSearchAttributes(s: PlanState): void {
@@ -170,5 +259,6 @@ function updateSearchAttributes(s: PlanState): void {
     { key: SA.municipality, value: s.municipalityId },
     { key: SA.semester, value: s.semester },
     { key: SA.status, value: s.status },
+    { key: SA.riskTypes, value: [...new Set(s.risks.map((r) => r.type))].sort() },
   ]);
 }

@@ -2,6 +2,7 @@
 // event ids is a no-op that returns what was recorded) and optimistic (a stale expected version fails).
 
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { canonicalJson } from './canonical.js';
 import { chainHash, type HashedEvent } from './hash-chain.js';
 import type { Database, EventMetadata, EventRow } from './schema.js';
 
@@ -91,6 +92,14 @@ export async function appendToStream(
         `append to ${streamId}: ${existing.length} of ${events.length} event ids are already recorded${sameStream ? '' : ' in another stream'}`,
       );
     }
+    // A retry carries the same decision. Anything else under the same ids means the writer's history
+    // diverged from the log (a reset workflow deciding differently): refuse rather than pretend.
+    existing.forEach((r, i) => {
+      const e = events[i]!;
+      if (r.event_id !== e.eventId || r.event_type !== e.type || canonicalJson(r.data) !== canonicalJson(e.data)) {
+        throw new AppendIntegrityError(`append to ${streamId}: event ${e.eventId} is recorded with other content`);
+      }
+    });
     return { events: existing.map(toRecorded), alreadyRecorded: true };
   }
 

@@ -7,3 +7,4 @@ export * from './migrate.js';
 export * from './projections/plans.js';
 export * from './schema.js';
 export * from './admin.js';
+export * from './projections/claims.js';

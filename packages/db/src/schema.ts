@@ -54,11 +54,38 @@ export interface PlansTable {
   last_global_position: ColumnType<string, string, string>;
 }
 
+/** Inline projection: one row per compensation claim (its reimbursement stream). */
+export interface ClaimsTable {
+  stream_id: string;
+  claim_id: string;
+  plan_id: string;
+  measure_id: string;
+  partner_id: string;
+  partner_type: string;
+  school_id: string;
+  municipality_id: string;
+  semester: string;
+  compensation_type: string;
+  amount_cents: ColumnType<string, number, number>;
+  approved_cents: ColumnType<string | null, number | null, number | null>;
+  paid_cents: ColumnType<string | null, number | null, number | null>;
+  paid_on: ColumnType<string | null, string | null, string | null>;
+  payment_ref: string | null;
+  status: string;
+  version: number;
+  state: ColumnType<unknown, string, string>;
+  submitted_at: ColumnType<Date, string, never>;
+  updated_at: ColumnType<Date, string, string>;
+  last_global_position: ColumnType<string, string, string>;
+}
+
 export interface Database {
   events: EventsTable;
   plans: PlansTable;
+  claims: ClaimsTable;
 }
 
 export type EventRow = Selectable<EventsTable>;
 export type NewEventRow = Insertable<EventsTable>;
 export type PlanRow = Selectable<PlansTable>;
+export type ClaimRow = Selectable<ClaimsTable>;

@@ -1,7 +1,7 @@
 // Tunable rules of the programme. Where the public documents fix no number (domain.md: "assumed"), the
 // default lives here so a deployment can change it without touching the decider.
 
-import { type DateRange, type LocalDate, addDays, isLocalDate } from './dates.js';
+import { type DateRange, type Instant, type LocalDate, addDays, isLocalDate, startOf } from './dates.js';
 import { type Semester, parseSemester } from './semester.js';
 
 /** A day of the year, "MM-DD". */
@@ -24,6 +24,11 @@ export interface DomainConfig {
   readonly semesterDates: { readonly term1: MonthDayRange; readonly term2: MonthDayRange };
   /** Exact dates for particular semesters, when a school year differs from the usual calendar. */
   readonly semesterOverrides: Readonly<Record<Semester, DateRange>>;
+  /**
+   * The exact instant a semester ends, when it is not midnight after its last day: a national decision
+   * to close a semester early, or a test that cannot wait for December.
+   */
+  readonly semesterEndInstants: Readonly<Record<Semester, Instant>>;
   /** Whether claims on a compensation measure may add up to more than its planned amount. */
   readonly claimsMayExceedPlanned: boolean;
 }
@@ -45,6 +50,7 @@ export const DEFAULT_DOMAIN_CONFIG: DomainConfig = {
     term2: { from: '01-01', to: '05-31' },
   },
   semesterOverrides: {},
+  semesterEndInstants: {},
   claimsMayExceedPlanned: false,
 };
 
@@ -64,4 +70,9 @@ export function semesterRange(semester: Semester, config: DomainConfig): DateRan
 /** The day after a semester's last day: when the workflow's semester-end timer fires. */
 export function semesterEndDate(semester: Semester, config: DomainConfig): LocalDate {
   return addDays(semesterRange(semester, config).to, 1);
+}
+
+/** The instant a semester ends: the override if there is one, else midnight (UTC) after its last day. */
+export function semesterEndsAt(semester: Semester, config: DomainConfig): Instant {
+  return config.semesterEndInstants[semester] ?? startOf(semesterEndDate(semester, config));
 }

@@ -18,3 +18,4 @@ export * from './plan/state.js';
 export * from './reimbursement/index.js';
 export * from './testing/spec.js';
 export * from './testing/plan-fixtures.js';
+export * from './plan/deadlines.js';

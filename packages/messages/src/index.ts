@@ -2,9 +2,20 @@
 // Query definitions, search attributes, and the shapes that cross them. Imported by workflow code, so it
 // must stay deterministic and free of Node built-ins.
 
-import type { Actor, PlanCommand, PlanEventType, PlanState } from '@iap/domain';
+import type {
+  Actor,
+  Cents,
+  DomainConfig,
+  LocalDate,
+  PlanCommand,
+  PlanEventType,
+  PlanState,
+  ReimbursementCommand,
+  ReimbursementState,
+  SubmitClaimData,
+} from '@iap/domain';
 import { defineSearchAttributeKey } from '@temporalio/common';
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 export const DEFAULT_TASK_QUEUE = 'iap-plans';
 export const DEFAULT_NAMESPACE = 'default';
@@ -45,6 +56,11 @@ export interface CommandResult {
   readonly events: readonly RecordedEventRef[];
 }
 
+/** A compensation claim's reimbursement workflow: one per claim, a child of the plan that outlives it. */
+export const claimWorkflowId = (planId: string, claimId: string): string => `claim-${planId}-${claimId}`;
+/** The claim's own event stream in the log. */
+export const claimStreamId = (planId: string, claimId: string): string => `claim-${planId}-${claimId}`;
+
 /** Every plan command arrives through this Update; its validator runs the decider. */
 export const planCommandUpdate = defineUpdate<CommandResult, [CommandEnvelope]>('plan.command');
 export const planStateQuery = defineQuery<PlanState>('plan.state');
@@ -79,3 +95,64 @@ export const SEARCH_ATTRIBUTE_DEFS: ReadonlyArray<readonly [string, 'Keyword' | 
   ['PlanStatus', 'Keyword'],
   ['PlanRiskTypes', 'KeywordList'],
 ];
+
+/** Where a plan's claim belongs, for the finance queue (the claim's own events do not repeat it). */
+export interface ClaimContext {
+  readonly schoolId: string;
+  readonly municipalityId: string;
+  readonly partnerType: 'municipality' | 'state_vocational';
+  readonly semester: string;
+}
+
+export interface ReimbursementWorkflowInput {
+  readonly planId: string;
+  readonly claim: SubmitClaimData;
+  readonly context: ClaimContext;
+  /** Who claimed it, and in which request: the claim's first event carries the same. */
+  readonly submittedBy: CommandMeta;
+}
+
+export interface ClaimCommandEnvelope {
+  readonly command: Exclude<ReimbursementCommand, { type: 'SubmitClaim' }>;
+  readonly meta: CommandMeta;
+}
+
+export interface ClaimCommandResult {
+  readonly planId: string;
+  readonly claimId: string;
+  readonly version: number;
+  readonly status: ReimbursementState['status'];
+  readonly events: ReadonlyArray<{ readonly eventId: string; readonly type: string; readonly version: number; readonly globalPosition: string }>;
+}
+
+export const claimCommandUpdate = defineUpdate<ClaimCommandResult, [ClaimCommandEnvelope]>('claim.command');
+export const claimStateQuery = defineQuery<ReimbursementState>('claim.state');
+
+/** What became of a claim, sent by its reimbursement workflow to the plan so the plan records it too. */
+export type ClaimOutcome =
+  | { readonly kind: 'approved'; readonly claimId: string; readonly approvedCents: Cents; readonly by: string; readonly requestId: string | null }
+  | { readonly kind: 'rejected'; readonly claimId: string; readonly reason: string; readonly by: string; readonly requestId: string | null }
+  | {
+      readonly kind: 'paid';
+      readonly claimId: string;
+      readonly paidCents: Cents;
+      readonly paidOn: LocalDate;
+      readonly paymentRef: string;
+      readonly by: string;
+      readonly requestId: string | null;
+    };
+
+export const claimOutcomeSignal = defineSignal<[ClaimOutcome]>('plan.claimOutcome');
+
+/** What a plan workflow is started with, and what it hands to its next run on continue-as-new. */
+export interface PlanWorkflowInput {
+  readonly planId: string;
+  /** The programme's tunable rules (deadlines, semester dates); defaults when absent. */
+  readonly config?: DomainConfig;
+  /** How long a workflow whose first command was refused waits for a valid one before it ends. */
+  readonly draftGraceMs?: number;
+  /** History length after which the workflow continues as new (Temporal also suggests it by size). */
+  readonly continueAsNewAfterEvents?: number;
+  /** Set on continue-as-new: the state and unprocessed claim outcomes of the previous run. */
+  readonly carried?: { readonly state: PlanState; readonly pendingOutcomes: readonly ClaimOutcome[] };
+}

@@ -1,5 +1,6 @@
 // Configuration comes from the environment only; every variable is listed in README.md.
 
+import { DEFAULT_DOMAIN_CONFIG, type DomainConfig } from '@iap/domain';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '@iap/messages';
 
 export interface Config {
@@ -53,4 +54,23 @@ export function requireConnections(c: Config): { databaseUrl: string; temporalAd
   if (!c.databaseUrl) throw new ConfigError('DATABASE_URL is not set (the launcher sets it for the processes it starts)');
   if (!c.temporalAddress) throw new ConfigError('TEMPORAL_ADDRESS is not set (the launcher sets it for the processes it starts)');
   return { databaseUrl: c.databaseUrl, temporalAddress: c.temporalAddress };
+}
+
+/**
+ * The programme's tunable rules (deadlines, semester dates): the domain's defaults, with any fields
+ * given as JSON in IAP_DOMAIN_CONFIG laid over them, e.g. {"consentExpiryDays": 21}.
+ */
+export function loadDomainConfig(env: NodeJS.ProcessEnv = process.env): DomainConfig {
+  const raw = env.IAP_DOMAIN_CONFIG;
+  if (!raw) return DEFAULT_DOMAIN_CONFIG;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    throw new ConfigError(`IAP_DOMAIN_CONFIG is not JSON: ${String(err)}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError('IAP_DOMAIN_CONFIG must be a JSON object');
+  const unknown = Object.keys(parsed).filter((k) => !(k in DEFAULT_DOMAIN_CONFIG));
+  if (unknown.length) throw new ConfigError(`IAP_DOMAIN_CONFIG has unknown fields: ${unknown.join(', ')}`);
+  return { ...DEFAULT_DOMAIN_CONFIG, ...(parsed as Partial<DomainConfig>) };
 }

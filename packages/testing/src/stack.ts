@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { buildApp } from '@iap/api';
 import { createDatabaseFromTemplate, createDb, dropDatabase, type Database } from '@iap/db';
+import type { DomainConfig } from '@iap/domain';
 import { signToken, type TokenSubject } from '@iap/runtime';
 import { createPlanWorker, installRuntimeLogger, type PlanWorkerOptions } from '@iap/worker';
 import { Client, Connection } from '@temporalio/client';
@@ -62,6 +63,8 @@ export interface TestStack {
 
 export interface TestStackOptions {
   readonly afterCommit?: PlanWorkerOptions['afterCommit'];
+  readonly domainConfig?: DomainConfig;
+  readonly continueAsNewAfterEvents?: number;
 }
 
 export async function startTestStack(opts: TestStackOptions = {}): Promise<TestStack> {
@@ -91,6 +94,8 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     taskQueue,
     jwtSecret: TEST_JWT_SECRET,
     logger,
+    ...(opts.domainConfig ? { domainConfig: opts.domainConfig } : {}),
+    ...(opts.continueAsNewAfterEvents ? { continueAsNewAfterEvents: opts.continueAsNewAfterEvents } : {}),
   });
   await app.ready();
 

@@ -6,6 +6,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Database } from '@iap/db';
+import type { DomainConfig } from '@iap/domain';
 import type { Client, Connection } from '@temporalio/client';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
@@ -25,6 +26,9 @@ export interface AppDeps {
   readonly taskQueue: string;
   readonly jwtSecret: string;
   readonly logger: Logger;
+  /** Rules new plans start with; the domain's defaults when absent (IAP_DOMAIN_CONFIG in server.ts). */
+  readonly domainConfig?: DomainConfig;
+  readonly continueAsNewAfterEvents?: number;
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -69,7 +73,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(authPlugin, { secret: deps.jwtSecret });
 
-  const plans = new PlanGateway({ client: deps.temporal, taskQueue: deps.taskQueue });
+  const plans = new PlanGateway({
+    client: deps.temporal,
+    taskQueue: deps.taskQueue,
+    ...(deps.domainConfig ? { domainConfig: deps.domainConfig } : {}),
+    ...(deps.continueAsNewAfterEvents ? { continueAsNewAfterEvents: deps.continueAsNewAfterEvents } : {}),
+  });
   await app.register(healthRoutes, { db: deps.db, connection: deps.temporalConnection, namespace: deps.namespace });
   await app.register(planRoutes, { db: deps.db, plans });
   return app as unknown as FastifyInstance;

@@ -1,7 +1,7 @@
 // The API's only way to change a plan: a Temporal Update to the plan's workflow (Update-with-Start for
 // a new plan). Temporal's answers become HTTP problems here, in one place.
 
-import type { PlanCommand } from '@iap/domain';
+import type { DomainConfig, PlanCommand } from '@iap/domain';
 import {
   FAILURE_TYPES,
   planCommandUpdate,
@@ -9,6 +9,7 @@ import {
   type CommandEnvelope,
   type CommandMeta,
   type CommandResult,
+  type PlanWorkflowInput,
   type RefusalDetails,
 } from '@iap/messages';
 import {
@@ -25,6 +26,10 @@ import { HttpProblem } from './problem.js';
 export interface PlanGatewayOptions {
   readonly client: Client;
   readonly taskQueue: string;
+  /** The programme's rules every new plan is started with (deadlines, semester dates). */
+  readonly domainConfig?: DomainConfig;
+  /** History length after which plan workflows continue as new (tests force it low). */
+  readonly continueAsNewAfterEvents?: number;
 }
 
 const KIND_STATUS: Record<RefusalDetails['kind'], number> = { conflict: 409, rule: 422, forbidden: 403, stale: 412 };
@@ -37,7 +42,13 @@ export class PlanGateway {
     const startWorkflowOperation = new WithStartWorkflowOperation('planWorkflow', {
       workflowId: planWorkflowId(planId),
       taskQueue: this.opts.taskQueue,
-      args: [{ planId }],
+      args: [
+        {
+          planId,
+          ...(this.opts.domainConfig ? { config: this.opts.domainConfig } : {}),
+          ...(this.opts.continueAsNewAfterEvents ? { continueAsNewAfterEvents: this.opts.continueAsNewAfterEvents } : {}),
+        } satisfies PlanWorkflowInput,
+      ],
       // A retried create finds the running workflow; a plan that ended cannot be created again.
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',

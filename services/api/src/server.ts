@@ -2,7 +2,7 @@
 // requests, finishes the ones in flight, and closes its connections.
 
 import { createDb } from '@iap/db';
-import { createLogger, loadConfig, loadOrCreateJwtSecret, requireConnections } from '@iap/runtime';
+import { createLogger, loadConfig, loadDomainConfig, loadOrCreateJwtSecret, requireConnections } from '@iap/runtime';
 import { Client, Connection } from '@temporalio/client';
 import { buildApp } from './app.js';
 
@@ -23,6 +23,7 @@ async function main(): Promise<void> {
     taskQueue: config.taskQueue,
     jwtSecret: loadOrCreateJwtSecret(config.dataDir),
     logger,
+    domainConfig: loadDomainConfig(),
   });
   await app.listen({ host: config.host, port: config.port });
 

@@ -7,7 +7,7 @@
 
 import type { Actor } from '../actor.js';
 import { assertNever } from '../assert.js';
-import { type DomainConfig, semesterEndDate, semesterRange } from '../config.js';
+import { type DomainConfig, semesterEndsAt, semesterRange } from '../config.js';
 import {
   addDays,
   addDaysToInstant,
@@ -201,7 +201,7 @@ export function decide(command: PlanCommand, state: PlanState, ctx: DecideContex
     case 'EndSemester': {
       requireStatus(command.type, state.status, LIVE);
       const s = state as ExistingPlan;
-      requireDue(ctx.now, startOf(semesterEndDate(s.semester, ctx.config)), 'the semester end');
+      requireDue(ctx.now, semesterEndsAt(s.semester, ctx.config), 'the semester end');
       if (s.approvedRevision === null) {
         // Never approved, so no support was given and there is nothing to evaluate.
         return [

@@ -1,0 +1,222 @@
+// The plan workflow on a real Temporal dev server and Postgres: every step of the lifecycle, its timers
+// (with deadlines configured a few seconds away), reimbursement children, continue-as-new, and the
+// event log agreeing with the workflow at the end.
+import { readStream } from '@iap/db';
+import { claimWorkflowId, SA } from '@iap/messages';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordFixture } from './fixtures.js';
+import { startTestStack, type TestStack } from './stack.js';
+import { DIRECTOR, FINANCE, fastConfig, MUNI, NATIONAL, PlanDriver, PREPARER, SEMESTER_NOW, TODAY } from './workflow-driver.js';
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startTestStack();
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+/** The refusal a workflow Update failed with: its code and kind, as the API maps them. */
+async function refusalOf(p: Promise<unknown>): Promise<{ code: string; kind: string }> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      const d = (err.cause as { details?: unknown[] } | undefined)?.details?.[0] as { code: string; kind: string };
+      return d;
+    }
+    throw err;
+  }
+  throw new Error('the command was accepted');
+}
+
+describe('plan workflow', () => {
+  it('walks a municipal plan from draft to closed: consent, three approvals, delivery, a paid claim, semester end, evaluation', async () => {
+    const p = await PlanDriver.start(stack, { config: fastConfig({ semesterEndsInMs: 6_000 }) });
+    await p.consentAndSubmit();
+    // Approval levels go in order: the national level cannot sign before the municipality.
+    await p.send(DIRECTOR, { type: 'ApprovePlan', data: { level: 'school' } });
+    expect((await refusalOf(p.send(NATIONAL, { type: 'ApprovePlan', data: { level: 'national' } }))).code).toBe('plan.approval_out_of_order');
+    await p.send(MUNI, { type: 'ApprovePlan', data: { level: 'municipality' } });
+    const approved = await p.send(NATIONAL, { type: 'ApprovePlan', data: { level: 'national' } });
+    expect(approved.status).toBe('approved');
+
+    await p.send(PREPARER, {
+      type: 'LogConsultation',
+      data: { consultationId: 'c1', measureId: 'm1', date: TODAY, providerType: 'teacher', subject: 'mathematics', minutes: 45, mode: 'in_person' },
+    });
+    await p.send(PREPARER, { type: 'ConfirmConsultation', data: { consultationId: 'c1' } });
+    await p.send(PREPARER, {
+      type: 'ClaimCompensation',
+      data: { claimId: 'k1', measureId: 'm2', compensationType: 'public_transport', periodFrom: TODAY, periodTo: TODAY, amountCents: 2500, documentRefs: ['ticket-1'] },
+    });
+
+    // The claim runs in its own workflow; finance works it; the plan hears of every outcome.
+    await p.claim('k1', FINANCE, { type: 'VerifyDocuments', data: {} });
+    await p.claim('k1', FINANCE, { type: 'ApproveClaim', data: { approvedCents: 2000, reason: 'one ticket was not for school travel' } });
+    await p.claim('k1', FINANCE, { type: 'PayClaim', data: { paidOn: TODAY, paymentRef: 'PAY-0001' } });
+    const paid = await p.waitFor((s) => s.status !== 'none' && s.claims.some((c) => c.claimId === 'k1' && c.status === 'paid'));
+    expect(paid.status === 'none' ? null : paid.claims[0]).toMatchObject({ approvedCents: 2000, paidCents: 2000, paymentRef: 'PAY-0001' });
+    const claimRow = await stack.db.selectFrom('claims').selectAll().where('plan_id', '=', p.planId).executeTakeFirstOrThrow();
+    expect(claimRow).toMatchObject({ claim_id: 'k1', status: 'paid', partner_id: 'muni-a', school_id: 'school-a', semester: SEMESTER_NOW });
+
+    // Deletion is refused once money was used.
+    expect((await refusalOf(p.send(DIRECTOR, { type: 'DeletePlan', data: { reason: 'learner left' } }))).kind).toBe('rule');
+
+    // Semester end (a timer) opens the evaluation.
+    await p.waitFor((s) => s.status === 'awaiting_evaluation');
+    await p.send(PREPARER, {
+      type: 'EvaluatePlan',
+      data: {
+        riskOutcomes: [
+          { riskId: 'r1', change: 'reduced' },
+          { riskId: 'r2', change: 'unchanged' },
+        ],
+        outcome: 'continues',
+        narrative: 'Grades in mathematics rose to 5; transport still needed.',
+      },
+    });
+    const closed = await p.send(PREPARER, { type: 'ClosePlan', data: {} });
+    expect(closed.status).toBe('closed');
+    const final = await p.handle.result();
+    expect(final.status).toBe('closed');
+
+    const { logState, workflowState, chainBreak } = await p.expectLogMatchesWorkflow();
+    expect(chainBreak).toBeNull();
+    expect(logState).toEqual(workflowState);
+    const types = await p.eventTypes();
+    expect(types).toEqual(
+      expect.arrayContaining(['PlanDrafted', 'ConsentGranted', 'PlanApproved', 'ConsultationConfirmed', 'CompensationClaimPaid', 'SemesterEnded', 'PlanEvaluated', 'PlanClosed']),
+    );
+    await recordFixture(stack, p.handle.workflowId, 'plan-municipal-full-lifecycle');
+    await recordFixture(stack, claimWorkflowId(p.planId, 'k1'), 'reimbursement-partial-approval-paid');
+  }, 45_000);
+
+  it('closes the plan when consent is refused', async () => {
+    const p = await PlanDriver.start(stack);
+    await p.send(PREPARER, { type: 'RequestConsent', data: {} });
+    const r = await p.send(PREPARER, { type: 'RefuseConsent', data: { refusedBy: 'parent', reason: 'the family moves abroad' } });
+    expect(r.status).toBe('consent_refused');
+    expect((await p.handle.result()).status).toBe('consent_refused');
+    await recordFixture(stack, p.handle.workflowId, 'plan-consent-refused');
+  });
+
+  it('reminds, then expires an unanswered consent request', async () => {
+    const p = await PlanDriver.start(stack, { config: fastConfig({ reminderMs: 1_000, expiryMs: 2_500 }) });
+    await p.send(PREPARER, { type: 'RequestConsent', data: {} });
+    const final = await p.handle.result();
+    expect(final.status).toBe('consent_expired');
+    expect(await p.eventTypes()).toEqual(['PlanDrafted', 'ConsentRequested', 'ConsentReminderSent', 'ConsentExpired']);
+    const events = await readStream(stack.db, p.planId);
+    expect(events[2]!.metadata).toMatchObject({ actorRole: 'system' });
+    await recordFixture(stack, p.handle.workflowId, 'plan-consent-expired');
+  });
+
+  it("skips the municipal level for a state vocational school's plan", async () => {
+    const p = await PlanDriver.start(stack, { partnerType: 'state_vocational' });
+    await p.consentAndSubmit();
+    await p.send(DIRECTOR, { type: 'ApprovePlan', data: { level: 'school' } });
+    expect((await refusalOf(p.send(MUNI, { type: 'ApprovePlan', data: { level: 'municipality' } }))).code).toMatch(/^plan\./);
+    const r = await p.send(NATIONAL, { type: 'ApprovePlan', data: { level: 'national' } });
+    expect(r.status).toBe('approved');
+  });
+
+  it('sends a revised plan back through every approval level, keeping support already given', async () => {
+    const p = await PlanDriver.start(stack);
+    await p.consentAndSubmit();
+    await p.approveAll();
+    await p.send(PREPARER, {
+      type: 'LogConsultation',
+      data: { consultationId: 'c1', measureId: 'm1', date: TODAY, providerType: 'teacher', subject: 'mathematics', minutes: 40, mode: 'in_person' },
+    });
+    const s0 = await p.state();
+    if (s0.status === 'none') throw new Error('no plan');
+    const revised = await p.send(PREPARER, {
+      type: 'RevisePlan',
+      data: {
+        risks: s0.risks,
+        measures: [...s0.measures, { measureId: 'm3', kind: 'consultation', riskIds: ['r1'], justification: 'psychologist', providerType: 'psychologist', plannedMinutes: 120 }],
+        reason: 'learner needs a psychologist too',
+      },
+    });
+    expect(revised.status).toBe('in_revision');
+    await p.send(PREPARER, { type: 'SubmitForApproval', data: {} });
+    await p.approveAll();
+    const s = await p.state();
+    expect(s.status).toBe('in_implementation');
+    if (s.status === 'none') throw new Error('no plan');
+    expect(s.measures.map((m) => m.measureId)).toEqual(['m1', 'm2', 'm3']);
+    expect(s.consultations.map((c) => c.consultationId)).toEqual(['c1']);
+    await recordFixture(stack, p.handle.workflowId, 'plan-revised-reapproved', { running: true });
+  });
+
+  it('suspends and resumes within the semester', async () => {
+    const p = await PlanDriver.start(stack);
+    await p.consentAndSubmit();
+    await p.approveAll();
+    const suspended = await p.send(DIRECTOR, { type: 'SuspendPlan', data: { reason: 'long illness' } });
+    expect(suspended.status).toBe('suspended');
+    expect((await refusalOf(p.send(PREPARER, { type: 'SubmitForApproval', data: {} }))).kind).toBe('conflict');
+    const resumed = await p.send(DIRECTOR, { type: 'ResumePlan', data: { reason: 'back at school' } });
+    expect(['in_revision', 'in_approval']).toContain(resumed.status);
+  });
+
+  it('marks the evaluation overdue when it is late, and still takes it afterwards', async () => {
+    const p = await PlanDriver.start(stack, { config: fastConfig({ semesterEndsInMs: 3_000, evaluationDueMs: 1_000 }) });
+    await p.consentAndSubmit();
+    await p.approveAll();
+    const overdue = await p.waitFor((s) => s.status === 'awaiting_evaluation' && s.evaluationOverdue);
+    expect(overdue.status).toBe('awaiting_evaluation');
+    await p.send(PREPARER, {
+      type: 'EvaluatePlan',
+      data: { riskOutcomes: [{ riskId: 'r1', change: 'unchanged' }, { riskId: 'r2', change: 'increased' }], outcome: 'left_school', narrative: 'Left school in December.' },
+    });
+    expect(await p.eventTypes()).toEqual(expect.arrayContaining(['SemesterEnded', 'EvaluationOverdue', 'PlanEvaluated']));
+  });
+
+  it('closes a plan that was never approved when the semester ends', async () => {
+    const p = await PlanDriver.start(stack, { config: fastConfig({ semesterEndsInMs: 1_500 }) });
+    const final = await p.handle.result();
+    expect(final.status).toBe('closed');
+    expect(await p.eventTypes()).toEqual(['PlanDrafted', 'SemesterEnded', 'PlanClosed']);
+  });
+
+  it('refuses a command for a stale version and records nothing', async () => {
+    const p = await PlanDriver.start(stack);
+    const before = await p.eventTypes();
+    const r = await refusalOf(p.send(PREPARER, { type: 'RequestConsent', data: {} }, 7));
+    expect(r).toMatchObject({ code: 'plan.stale_version', kind: 'stale' });
+    expect(await p.eventTypes()).toEqual(before);
+  });
+
+  it('publishes school, municipality, semester, status and risk types as search attributes', async () => {
+    const p = await PlanDriver.start(stack);
+    await p.send(PREPARER, { type: 'RequestConsent', data: {} });
+    const desc = await p.handle.describe();
+    expect(desc.typedSearchAttributes.get(SA.status)).toBe('awaiting_consent');
+    expect(desc.typedSearchAttributes.get(SA.school)).toBe('school-a');
+    expect(desc.typedSearchAttributes.get(SA.semester)).toBe(SEMESTER_NOW);
+    expect(desc.typedSearchAttributes.get(SA.riskTypes)).toEqual(['economic', 'learning']);
+  });
+
+  it('continues as new when its history grows, losing nothing', async () => {
+    const p = await PlanDriver.start(stack, { continueAsNewAfterEvents: 40 });
+    const firstRun = (await p.handle.describe()).runId;
+    await p.consentAndSubmit();
+    await p.approveAll();
+    for (let i = 1; i <= 8; i++) {
+      await p.send(PREPARER, {
+        type: 'LogConsultation',
+        data: { consultationId: `c${i}`, measureId: 'm1', date: TODAY, providerType: 'teacher', subject: 'mathematics', minutes: 10, mode: 'in_person' },
+      });
+    }
+    const lastRun = (await p.handle.describe()).runId;
+    expect(lastRun).not.toBe(firstRun);
+    const s = await p.state();
+    if (s.status === 'none') throw new Error('no plan');
+    expect(s.consultations).toHaveLength(8);
+    const { logState, workflowState } = await p.expectLogMatchesWorkflow();
+    expect(logState).toEqual(workflowState);
+  });
+});
