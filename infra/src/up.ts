@@ -6,6 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createDb, migrateToLatest } from '@iap/db';
 import { connectTemporal, createLogger, ensureSearchAttributes, loadConfig, loadOrCreateJwtSecret } from '@iap/runtime';
+import { semesterOf } from '@iap/domain';
 import { demoTokens } from './demo.js';
 import { startEmbeddedPostgres, type RunningPostgres } from './postgres.js';
 import { entryOf, startNode, waitForHttp, type Supervised } from './processes.js';
@@ -116,7 +117,7 @@ async function main(): Promise<void> {
     '',
     'Try:',
     `  curl -s -X POST ${api}/plans -H "authorization: Bearer $PREPARER_TOKEN" -H 'content-type: application/json' \\`,
-    `    -d '{"learnerRef":"L-1","semester":"2025/26-1","grade":7,"risks":[],"measures":[]}'`,
+    `    -d '{"learnerRef":"L-1","semester":"${semesterOf(new Date().toISOString())}","grade":7,"risks":[],"measures":[]}'`,
     '',
     'Ctrl-C stops everything.',
     '',

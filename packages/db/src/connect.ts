@@ -10,7 +10,15 @@ export interface DbOptions {
   readonly connectionString: string;
   readonly max?: number;
   readonly applicationName?: string;
+  /**
+   * A role every connection switches to (SET ROLE) before use: the API and worker run as `iap_app`, which
+   * cannot UPDATE or DELETE events. Deployments that log in as that role directly leave this unset.
+   */
+  readonly role?: string | null;
 }
+
+/** The role the application's processes act as (IAP_DB_ROLE; empty string: none). */
+export const APP_DB_ROLE = 'iap_app';
 
 export function createDb(opts: DbOptions): Kysely<Database> {
   const pool = new pg.Pool({
@@ -22,6 +30,12 @@ export function createDb(opts: DbOptions): Kysely<Database> {
   });
   // A dropped idle connection (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  if (opts.role) {
+    const stmt = `set role ${pg.escapeIdentifier(opts.role)}`;
+    pool.on('connect', (client) => {
+      client.query(stmt).catch(() => undefined);
+    });
+  }
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabaseFromTemplate, dropDatabase } from './admin.js';
-import { createDb } from './connect.js';
+import { APP_DB_ROLE, createDb } from './connect.js';
 import { appendToStream, ConcurrencyError, readStream, verifyChain, type NewEvent } from './event-store.js';
 import type { Database } from './schema.js';
 
@@ -115,5 +115,32 @@ describe('hash chain', () => {
     await sql`delete from events where stream_id = ${stream} and stream_version = 2`.execute(db);
     await sql`alter table events enable trigger events_no_update_delete`.execute(db);
     expect(verifyChain(await readStream(db, stream))).toMatchObject({ streamVersion: 3, reason: 'version_gap' });
+  });
+});
+
+describe('the application role', () => {
+  it('may append and read events but not update, delete or truncate them (privileges, not the trigger)', async () => {
+    const url = new URL(admin);
+    url.pathname = `/${name}`;
+    const app = createDb({ connectionString: url.toString(), role: APP_DB_ROLE, max: 1 });
+    try {
+      const stream = randomUUID();
+      await appendToStream(app, stream, 0, [ev('A')]);
+      expect(await readStream(app, stream)).toHaveLength(1);
+      // With the trigger switched off, only the missing privilege stands in the way.
+      await sql`alter table events disable trigger events_no_update_delete`.execute(db);
+      await sql`alter table events disable trigger events_no_truncate`.execute(db);
+      try {
+        await expect(sql`update events set data = '{}' where stream_id = ${stream}`.execute(app)).rejects.toThrow(/permission denied/);
+        await expect(sql`delete from events where stream_id = ${stream}`.execute(app)).rejects.toThrow(/permission denied/);
+        await expect(sql`truncate events`.execute(app)).rejects.toThrow(/permission denied/);
+      } finally {
+        await sql`alter table events enable trigger events_no_update_delete`.execute(db);
+        await sql`alter table events enable trigger events_no_truncate`.execute(db);
+      }
+      expect(await readStream(db, stream)).toHaveLength(1);
+    } finally {
+      await app.destroy();
+    }
   });
 });

@@ -35,3 +35,14 @@ export function nextSemester(s: Semester): Semester {
   const y = p.startYear + 1;
   return `${y}/${String((y + 1) % 100).padStart(2, '0')}-1`;
 }
+
+/**
+ * The semester an instant falls in under the usual calendar: September–December is term 1 of the school
+ * year starting that autumn; January–August belongs to term 2 of the year that started the autumn before.
+ */
+export function semesterOf(instant: string): Semester {
+  const year = Number(instant.slice(0, 4));
+  const month = Number(instant.slice(5, 7));
+  const start = month >= 9 ? year : year - 1;
+  return `${start}/${String((start + 1) % 100).padStart(2, '0')}-${month >= 9 ? 1 : 2}`;
+}

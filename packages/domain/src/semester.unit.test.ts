@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isSemester, nextSemester, parseSemester, schoolYearOf } from './semester.js';
+import { isSemester, nextSemester, parseSemester, schoolYearOf, semesterOf } from './semester.js';
 
 describe('semester', () => {
   it('parses "2025/26-1" and refuses years that do not follow', () => {
@@ -14,5 +14,11 @@ describe('semester', () => {
     expect(nextSemester('2025/26-1')).toBe('2025/26-2');
     expect(nextSemester('2025/26-2')).toBe('2026/27-1');
     expect(schoolYearOf('2025/26-2')).toBe('2025/26');
+  });
+
+  it('names the semester an instant falls in', () => {
+    expect(semesterOf('2026-11-23T10:00:00.000Z')).toBe('2026/27-1');
+    expect(semesterOf('2027-02-01T10:00:00.000Z')).toBe('2026/27-2');
+    expect(semesterOf('2099-09-01T00:00:00.000Z')).toBe('2099/00-1');
   });
 });

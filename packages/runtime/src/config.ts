@@ -17,6 +17,8 @@ export interface Config {
   readonly temporalPort: number;
   readonly temporalUiPort: number;
   readonly logLevel: string;
+  /** The database role the API and worker act as (SET ROLE); null to use the login role as is. */
+  readonly dbRole: string | null;
 }
 
 export class ConfigError extends Error {
@@ -46,6 +48,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     temporalPort: int(env, 'IAP_TEMPORAL_PORT', 7233),
     temporalUiPort: int(env, 'IAP_TEMPORAL_UI_PORT', 8233),
     logLevel: nonEmpty(env.LOG_LEVEL) ?? 'info',
+    dbRole: env.IAP_DB_ROLE === undefined ? 'iap_app' : nonEmpty(env.IAP_DB_ROLE),
   };
 }
 

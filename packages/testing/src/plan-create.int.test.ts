@@ -6,6 +6,7 @@ import { planWorkflowId } from '@iap/messages';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preparerOf, SCHOOL_A, SCHOOL_B, startTestStack, type TestStack } from './stack.js';
+import { SEMESTER_NOW } from './workflow-driver.js';
 
 let stack: TestStack;
 let failNextAfterCommit = 0;
@@ -28,7 +29,7 @@ afterAll(async () => {
 
 const draft = (over: Record<string, unknown> = {}) => ({
   learnerRef: 'L-0001',
-  semester: '2025/26-1',
+  semester: SEMESTER_NOW,
   grade: 7,
   risks: [{ riskId: 'r1', type: 'learning', factor: 'insufficient grades in mathematics', note: '' }],
   measures: [
@@ -79,7 +80,7 @@ describe('POST /plans then GET /plans/:id', () => {
       schoolId: 'school-a',
       municipalityId: 'muni-a',
       partner: { type: 'municipality', id: 'muni-a' },
-      semester: '2025/26-1',
+      semester: SEMESTER_NOW,
     });
     expect(read.json().state.measures).toHaveLength(1);
 

@@ -4,7 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { buildApp } from '@iap/api';
-import { createDatabaseFromTemplate, createDb, dropDatabase, type Database } from '@iap/db';
+import { APP_DB_ROLE, createDatabaseFromTemplate, createDb, dropDatabase, type Database } from '@iap/db';
 import type { DomainConfig } from '@iap/domain';
 import { signToken, type TokenSubject } from '@iap/runtime';
 import { createPlanWorker, installRuntimeLogger, type PlanWorkerOptions } from '@iap/worker';
@@ -27,6 +27,8 @@ export interface TestDatabase {
   readonly name: string;
   /** Connected as the server's superuser: tests use it to tamper with rows, as an attacker would. */
   readonly db: Kysely<Database>;
+  /** Connected as the application's role, as the API and worker are. */
+  readonly appDb: Kysely<Database>;
   drop(): Promise<void>;
 }
 
@@ -34,13 +36,16 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const admin = required('IAP_TEST_PG_ADMIN_URL');
   const name = `t_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
   const url = await createDatabaseFromTemplate(admin, name, required('IAP_TEST_PG_TEMPLATE'));
-  const db = createDb({ connectionString: url, max: 10 });
+  const db = createDb({ connectionString: url, max: 4 });
+  const appDb = createDb({ connectionString: url, max: 10, role: APP_DB_ROLE });
   return {
     url,
     name,
     db,
+    appDb,
     drop: async () => {
       await db.destroy();
+      await appDb.destroy();
       await dropDatabase(admin, name);
     },
   };
@@ -78,7 +83,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     connection: nativeConnection,
     namespace: 'default',
     taskQueue,
-    db: database.db,
+    db: database.appDb,
     logger,
     workflowBundlePath: required('IAP_TEST_WORKFLOW_BUNDLE'),
     afterCommit: opts.afterCommit,
@@ -87,7 +92,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
   const app = await buildApp({
-    db: database.db,
+    db: database.appDb,
     temporal: client,
     temporalConnection: connection,
     namespace: 'default',

@@ -7,6 +7,7 @@ import {
   DEFAULT_DOMAIN_CONFIG,
   fold,
   initialState,
+  semesterOf,
   type DomainConfig,
   type PlanCommand,
   type PlanEvent,
@@ -28,15 +29,9 @@ import {
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import type { TestStack } from './stack.js';
 
-export const SEMESTER_NOW = currentSemester(new Date());
+export const SEMESTER_NOW = semesterOf(new Date().toISOString());
 export const TODAY = new Date().toISOString().slice(0, 10);
 
-/** The semester today falls in (Sep–Dec: term 1; Jan–Aug: term 2 of the school year begun last autumn). */
-export function currentSemester(d: Date): string {
-  const y = d.getUTCFullYear();
-  const start = d.getUTCMonth() >= 8 ? y : y - 1;
-  return `${start}/${String((start + 1) % 100).padStart(2, '0')}-${d.getUTCMonth() >= 8 ? 1 : 2}`;
-}
 
 /** Rules with every deadline a few seconds away, so timers fire within a test. */
 export function fastConfig(over: { semesterEndsInMs?: number; reminderMs?: number; expiryMs?: number; evaluationDueMs?: number } = {}): DomainConfig {

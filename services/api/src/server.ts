@@ -11,7 +11,7 @@ const logger = createLogger('api', config.logLevel);
 
 async function main(): Promise<void> {
   const { databaseUrl, temporalAddress } = requireConnections(config);
-  const db = createDb({ connectionString: databaseUrl, applicationName: 'iap-api' });
+  const db = createDb({ connectionString: databaseUrl, applicationName: 'iap-api', role: config.dbRole });
   // Lazy: the API starts (and /health says what is down) even while Temporal is unreachable.
   const connection = Connection.lazy({ address: temporalAddress });
   const temporal = new Client({ connection, namespace: config.temporalNamespace });

@@ -11,7 +11,7 @@ const logger = createLogger('worker', config.logLevel);
 async function main(): Promise<void> {
   const { databaseUrl, temporalAddress } = requireConnections(config);
   installRuntimeLogger(logger);
-  const db = createDb({ connectionString: databaseUrl, applicationName: 'iap-worker' });
+  const db = createDb({ connectionString: databaseUrl, applicationName: 'iap-worker', role: config.dbRole });
   const connection = await NativeConnection.connect({ address: temporalAddress });
   const worker = await createPlanWorker({
     connection,

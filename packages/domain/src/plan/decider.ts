@@ -260,6 +260,10 @@ function draftPlan(command: PlanCommandOf<'DraftPlan'>, state: PlanState, ctx: D
       'data.semester',
     );
   }
+  if (compareInstants(ctx.now, semesterEndsAt(d.semester, ctx.config)) >= 0) {
+    // A plan for a semester that is over could never be carried out, and its timers would close it at once.
+    throw new DomainError('plan.semester_over', 'rule', `semester ${d.semester} has already ended`, 'data.semester');
+  }
   if (!Number.isInteger(d.grade) || d.grade < 1 || d.grade > 12) {
     throw new DomainError('plan.grade_out_of_range', 'rule', 'grade must be 1–12', 'data.grade');
   }

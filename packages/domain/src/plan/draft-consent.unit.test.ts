@@ -22,6 +22,13 @@ describe('DraftPlan', () => {
     planSpec.given([]).when({ type: 'DraftPlan', data: sampleDraft() }, ctxAs('preparer')).thenEvents([sampleDrafted()]);
   });
 
+  it('refuses a plan for a semester that has already ended', () => {
+    planSpec
+      .given([])
+      .when({ type: 'DraftPlan', data: sampleDraft() }, ctxAs('preparer', '2026-01-01T00:00:00.000Z'))
+      .thenThrows('plan.semester_over', 'data.semester');
+  });
+
   it('keeps a link to the previous semester plan', () => {
     const [e] = planSpec
       .given([])
