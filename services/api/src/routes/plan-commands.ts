@@ -1,0 +1,475 @@
+// The plan lifecycle over HTTP: one POST per user command (consent, approval, delivery, suspension,
+// evaluation...), the plan list and planned-vs-delivered progress. Commands go to the plan's workflow only;
+// the decider enforces roles and rules, this file enforces scope (a plan outside it does not exist).
+
+import { getPlanRow, type Database } from '@iap/db';
+import {
+  APPROVAL_LEVELS,
+  APPROVER_OF,
+  plannedVsDelivered,
+  requiredRolesFor,
+  type PlanCommandOf,
+  type PlanCommandType,
+  type PlanState,
+  type Role,
+} from '@iap/domain';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Static, TSchema } from '@sinclair/typebox';
+import { sql, type Kysely } from 'kysely';
+import type { PlanGateway } from '../plan-gateway.js';
+import type { RequestActor } from '../plugins/auth.js';
+import { HttpProblem, problemResponses } from '../problem.js';
+import {
+  ApprovePlanBody,
+  CarryOverBody,
+  ClaimCompensationBody,
+  CommandHeaders,
+  ConfirmConsultationBody,
+  ConsultationParams,
+  CorrectConsultationBody,
+  EmptyBody,
+  EvaluatePlanBody,
+  GrantConsentBody,
+  ListPlansQuery,
+  LogConsultationBody,
+  OptionalReasonBody,
+  PlanPageSchema,
+  PlanParams,
+  ProgressSchema,
+  ReasonBody,
+  RefuseConsentBody,
+  ReturnForRevisionBody,
+  RevisePlanBody,
+} from '../schemas/plan-commands.js';
+import { CommandResultSchema } from '../schemas/plan.js';
+import { canSee } from '../scope.js';
+import { commandMeta, toPlanDto } from './plans.js';
+
+export interface PlanCommandRoutesOptions {
+  readonly db: Kysely<Database>;
+  readonly plans: PlanGateway;
+}
+
+/** Commands a person sends. Timers (reminder, expiry, semester end, overdue) and claim outcomes are the system's. */
+export type UserCommandType = Exclude<
+  PlanCommandType,
+  | 'DraftPlan'
+  | 'SendConsentReminder'
+  | 'ExpireConsent'
+  | 'EndSemester'
+  | 'MarkEvaluationOverdue'
+  | 'RecordClaimApproval'
+  | 'RecordClaimRejection'
+  | 'RecordClaimPayment'
+  | 'RecordPreparationHoursPayment'
+>;
+
+type PlanParamsT = Static<typeof PlanParams>;
+
+interface CommandRoute<T extends UserCommandType, B extends TSchema, P extends TSchema> {
+  readonly type: T;
+  /** After /plans/:planId. */
+  readonly path: string;
+  readonly params: P;
+  readonly body: B;
+  /** What the command does, for the OpenAPI summary; who may send it is added from the domain's table. */
+  readonly does: string;
+  readonly description?: string;
+  // Method syntax: the table below is checked against a route of any body (parameters compare bivariantly).
+  toCommand(body: Static<B>, params: Static<P>): PlanCommandOf<T>;
+}
+
+const route = <T extends UserCommandType, B extends TSchema, P extends TSchema>(r: CommandRoute<T, B, P>) => r;
+
+const noData = {} as Record<string, never>;
+const reasonOrNull = (b: { reason?: string } | null) => (b?.reason !== undefined ? { reason: b.reason } : {});
+
+/** Every user command has exactly one route (the `satisfies` fails the build when a command is added). */
+export const PLAN_COMMAND_ROUTES = {
+  RequestConsent: route({
+    type: 'RequestConsent',
+    path: '/consent-request',
+    params: PlanParams,
+    body: EmptyBody,
+    does: 'Send the consent application to the parent (or adult learner)',
+    description: 'draft → awaiting_consent; a reminder follows at day 7 and the request lapses at day 14.',
+    toCommand: () => ({ type: 'RequestConsent', data: noData }),
+  }),
+  GrantConsent: route({
+    type: 'GrantConsent',
+    path: '/consent',
+    params: PlanParams,
+    body: GrantConsentBody,
+    does: 'Record the signed consent application',
+    description: 'Accepted in draft (handed in before a request) or awaiting_consent. A learner signs only from 18.',
+    toCommand: (b) => ({ type: 'GrantConsent', data: b }),
+  }),
+  RefuseConsent: route({
+    type: 'RefuseConsent',
+    path: '/consent-refusal',
+    params: PlanParams,
+    body: RefuseConsentBody,
+    does: 'Record that consent was refused (closes the plan)',
+    toCommand: (b) => ({ type: 'RefuseConsent', data: b }),
+  }),
+  SubmitForApproval: route({
+    type: 'SubmitForApproval',
+    path: '/submission',
+    params: PlanParams,
+    body: EmptyBody,
+    does: 'Submit the plan for approval (consent must be granted)',
+    description: 'From draft, returned or in_revision. The approval levels follow the partner: school → municipality → national, or school → national for a state vocational school.',
+    toCommand: () => ({ type: 'SubmitForApproval', data: noData }),
+  }),
+  ApprovePlan: route({
+    type: 'ApprovePlan',
+    path: '/approvals',
+    params: PlanParams,
+    body: ApprovePlanBody,
+    does: 'Approve the plan at one level',
+    description: 'Levels sign in order; the last level’s signature approves the plan.',
+    toCommand: (b) => ({ type: 'ApprovePlan', data: b }),
+  }),
+  ReturnForRevision: route({
+    type: 'ReturnForRevision',
+    path: '/returns',
+    params: PlanParams,
+    body: ReturnForRevisionBody,
+    does: 'Return the plan for revision with a comment',
+    description: 'The level the plan waits for sends it back to the preparer.',
+    toCommand: (b) => ({ type: 'ReturnForRevision', data: b }),
+  }),
+  StartImplementation: route({
+    type: 'StartImplementation',
+    path: '/implementation',
+    params: PlanParams,
+    body: EmptyBody,
+    does: 'Start implementing an approved plan',
+    description: 'Optional: the first logged consultation or claim starts implementation too.',
+    toCommand: () => ({ type: 'StartImplementation', data: noData }),
+  }),
+  RevisePlan: route({
+    type: 'RevisePlan',
+    path: '/revisions',
+    params: PlanParams,
+    body: RevisePlanBody,
+    does: 'Replace the plan’s risks and measures',
+    description: 'Edits a draft or returned plan; revising an approved plan (reason required) sends it back through every approval level. Support already given stands.',
+    toCommand: (b) => ({ type: 'RevisePlan', data: b }),
+  }),
+  LogConsultation: route({
+    type: 'LogConsultation',
+    path: '/consultations',
+    params: PlanParams,
+    body: LogConsultationBody,
+    does: 'Log a consultation held (its form)',
+    description: 'Against an approved consultation measure; the learner confirms it within a day.',
+    toCommand: (b) => ({ type: 'LogConsultation', data: b }),
+  }),
+  ConfirmConsultation: route({
+    type: 'ConfirmConsultation',
+    path: '/consultations/:consultationId/confirmation',
+    params: ConsultationParams,
+    body: ConfirmConsultationBody,
+    does: 'Record the learner’s confirmation of a consultation',
+    description: 'Only confirmed minutes count as delivered; a confirmation after the deadline is refused.',
+    toCommand: (b, p) => ({
+      type: 'ConfirmConsultation',
+      data: { consultationId: p.consultationId, ...(b?.confirmedAt !== undefined ? { confirmedAt: b.confirmedAt } : {}) },
+    }),
+  }),
+  CorrectConsultation: route({
+    type: 'CorrectConsultation',
+    path: '/consultations/:consultationId/corrections',
+    params: ConsultationParams,
+    body: CorrectConsultationBody,
+    does: 'Correct a logged consultation form',
+    description: 'A correction may not raise minutes above what the learner confirmed.',
+    toCommand: (b, p) => ({ type: 'CorrectConsultation', data: { ...b, consultationId: p.consultationId } }),
+  }),
+  ClaimCompensation: route({
+    type: 'ClaimCompensation',
+    path: '/claims',
+    params: PlanParams,
+    body: ClaimCompensationBody,
+    does: 'Submit a compensation claim with its documents',
+    description: 'Against an approved compensation measure, within its planned amount; finance staff then work it.',
+    toCommand: (b) => ({ type: 'ClaimCompensation', data: b }),
+  }),
+  SuspendPlan: route({
+    type: 'SuspendPlan',
+    path: '/suspension',
+    params: PlanParams,
+    body: ReasonBody,
+    does: 'Suspend the plan (reason required)',
+    description: 'From in_approval, approved or in_implementation.',
+    toCommand: (b) => ({ type: 'SuspendPlan', data: b }),
+  }),
+  ResumePlan: route({
+    type: 'ResumePlan',
+    path: '/resumption',
+    params: PlanParams,
+    body: OptionalReasonBody,
+    does: 'Resume a suspended plan',
+    description: 'Only within the plan’s semester; the plan goes to in_revision and through approval again.',
+    toCommand: (b) => ({ type: 'ResumePlan', data: reasonOrNull(b) }),
+  }),
+  DeletePlan: route({
+    type: 'DeletePlan',
+    path: '/deletion',
+    params: PlanParams,
+    body: ReasonBody,
+    does: 'Delete (make inactive) a plan on which no money was used',
+    description: 'The record and its history stay.',
+    toCommand: (b) => ({ type: 'DeletePlan', data: b }),
+  }),
+  EvaluatePlan: route({
+    type: 'EvaluatePlan',
+    path: '/evaluation',
+    params: PlanParams,
+    body: EvaluatePlanBody,
+    does: 'Record the semester-end evaluation',
+    description: 'After the semester ended: an outcome for every risk, the learner’s outcome and a narrative.',
+    toCommand: (b) => ({ type: 'EvaluatePlan', data: b }),
+  }),
+  ClosePlan: route({
+    type: 'ClosePlan',
+    path: '/closure',
+    params: PlanParams,
+    body: EmptyBody,
+    does: 'Close an evaluated plan',
+    toCommand: () => ({ type: 'ClosePlan', data: noData }),
+  }),
+  CarryOver: route({
+    type: 'CarryOver',
+    path: '/carry-over',
+    params: PlanParams,
+    body: CarryOverBody,
+    does: 'Link an evaluated plan to the learner’s plan for the next semester',
+    toCommand: (b) => ({ type: 'CarryOver', data: b }),
+  }),
+} satisfies { [T in UserCommandType]: CommandRoute<T, TSchema, TSchema> };
+
+const ROLE_LABELS: { readonly [R in Role]: string } = {
+  preparer: 'plan preparer',
+  school_director: 'school director',
+  municipality_coordinator: 'municipality coordinator',
+  national_coordinator: 'national coordinator',
+  finance: 'finance staff',
+  auditor: 'auditor',
+  system: 'system',
+};
+
+/** "Approve … (school director at school level, …)": who may send the command, from the decider's own table. */
+export function whoMay(type: UserCommandType): string {
+  if (type === 'ApprovePlan' || type === 'ReturnForRevision') {
+    return APPROVAL_LEVELS.map((l) => `${ROLE_LABELS[APPROVER_OF[l]]} at ${l} level`).join(', ');
+  }
+  const labels = requiredRolesFor(type)
+    .filter((r) => r !== 'system')
+    .map((r) => ROLE_LABELS[r]);
+  return labels.length > 1 ? `${labels.slice(0, -1).join(', ')} or ${labels.at(-1)}` : (labels[0] ?? 'nobody');
+}
+
+/** If-Match: "7" (or 7) → 7; `*` or absent → no version check. The header schema has already checked the form. */
+function expectedVersionOf(ifMatch: string | undefined): number | null {
+  if (ifMatch === undefined || ifMatch === '*') return null;
+  const n = Number(ifMatch.replaceAll('"', ''));
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new HttpProblem(400, 'validation', 'If-Match must be a plan version as its ETag, e.g. "7"', { field: 'headers.if-match' });
+  }
+  return n;
+}
+
+const TERMINAL = new Set(['closed', 'deleted', 'consent_refused', 'consent_expired']);
+
+/** The plans an actor may see, as a filter; null when nothing is visible. Mirrors canSee (scope.ts). */
+function scopeOf(actor: RequestActor): { column: 'school_id' | 'municipality_id' | 'partner_id'; value: string } | 'all' | null {
+  switch (actor.role) {
+    case 'preparer':
+    case 'school_director':
+      return actor.schoolId !== null ? { column: 'school_id', value: actor.schoolId } : null;
+    case 'municipality_coordinator':
+      return actor.municipalityId !== null ? { column: 'municipality_id', value: actor.municipalityId } : null;
+    case 'finance':
+      return actor.partnerId !== null ? { column: 'partner_id', value: actor.partnerId } : null;
+    case 'national_coordinator':
+    case 'auditor':
+      return 'all';
+    case 'system':
+      return null;
+    default: {
+      const never: never = actor.role;
+      return never;
+    }
+  }
+}
+
+interface Cursor {
+  /** created_at to the microsecond, UTC. */
+  readonly t: string;
+  readonly id: string;
+}
+
+const CURSOR_TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+const CURSOR_ID_RE = /^[A-Za-z0-9-]{1,64}$/;
+
+const encodeCursor = (c: Cursor): string => Buffer.from(JSON.stringify([c.t, c.id])).toString('base64url');
+
+function decodeCursor(s: string): Cursor {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
+    // A tampered cursor must be a 400, not a Postgres error: the time must be a real one, the id plain.
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string') {
+      const [t, id] = v as [string, string];
+      const real = CURSOR_TIME_RE.test(t) && !Number.isNaN(Date.parse(t)) && new Date(Date.parse(t)).toISOString().slice(0, 19) === t.slice(0, 19);
+      if (real && CURSOR_ID_RE.test(id)) return { t, id };
+    }
+  } catch {
+    // fall through
+  }
+  throw new HttpProblem(400, 'validation', 'cursor is not one this API gave out', { field: 'querystring.cursor' });
+}
+
+function pageSize(limit: string | undefined): number {
+  if (limit === undefined) return 50;
+  const n = Number(limit);
+  if (n < 1 || n > 200) throw new HttpProblem(400, 'validation', 'limit must be between 1 and 200', { field: 'querystring.limit' });
+  return n;
+}
+
+const COMMAND_PROBLEMS = problemResponses(400, 401, 403, 404, 409, 412, 422, 503);
+
+export const planCommandRoutes: FastifyPluginAsyncTypebox<PlanCommandRoutesOptions> = async (app, { db, plans }) => {
+  app.addHook('onRequest', app.authenticate);
+
+  /** Reads the plan a command is for, answering 404 for one the actor may not see. */
+  async function visiblePlan(actor: RequestActor, planId: string) {
+    const row = await getPlanRow(db, planId);
+    if (!row || !canSee(actor, row)) throw new HttpProblem(404, 'not_found', 'no such plan');
+    return row;
+  }
+
+  function register<T extends UserCommandType, B extends TSchema, P extends TSchema>(r: CommandRoute<T, B, P>): void {
+    app.post(
+      `/plans/:planId${r.path}`,
+      {
+        schema: {
+          tags: ['plan lifecycle'],
+          operationId: r.type.charAt(0).toLowerCase() + r.type.slice(1),
+          summary: `${r.does} (${whoMay(r.type)})`,
+          description: [
+            `Sends the plan the \`${r.type}\` command.`,
+            r.description,
+            'A 200 means the events are durable. The ETag is the plan’s new version: send it back as If-Match to refuse the command (412) when the plan has moved on since.',
+          ]
+            .filter(Boolean)
+            .join(' '),
+          security: [{ bearerAuth: [] }],
+          headers: CommandHeaders,
+          params: r.params,
+          body: r.body,
+          response: { 200: CommandResultSchema, ...COMMAND_PROBLEMS },
+        },
+      },
+      async (request, reply) => {
+        const actor = request.actor;
+        const params = request.params as Static<P> & PlanParamsT;
+        const headers = request.headers as Static<typeof CommandHeaders>;
+        const expectedVersion = expectedVersionOf(headers['if-match']);
+        const row = await visiblePlan(actor, params.planId);
+        // The decider refuses it too; answering here spares a workflow round trip and covers ended plans.
+        if (!requiredRolesFor(r.type).includes(actor.role)) {
+          const why = actor.role === 'auditor' ? 'auditors read plans and change nothing' : `a ${ROLE_LABELS[actor.role]} may not do this`;
+          throw new HttpProblem(403, 'plan.forbidden_role', `${why}; ${r.type} is for the ${whoMay(r.type)}`, { code: 'plan.forbidden_role' });
+        }
+        const command = r.toCommand(request.body as Static<B>, params);
+        const key = headers['idempotency-key'];
+        let result;
+        try {
+          result = await plans.execute(
+            params.planId,
+            command,
+            commandMeta(actor, request.id, expectedVersion),
+            key ? `idem:${actor.id}:${key}` : `req:${request.id}`,
+          );
+        } catch (err) {
+          // The plan exists (its row says so) but its workflow has finished: it takes no more commands.
+          if (err instanceof HttpProblem && err.status === 404 && TERMINAL.has(row.status)) {
+            throw new HttpProblem(409, 'plan.wrong_status', `the plan is ${row.status.replace(/_/g, ' ')} and takes no more commands`, {
+              code: 'plan.wrong_status',
+            });
+          }
+          throw err;
+        }
+        request.log.info({ planId: params.planId, command: r.type, version: result.version }, 'plan command accepted');
+        return reply.header('etag', `"${result.version}"`).send({ ...result, events: [...result.events] });
+      },
+    );
+  }
+
+  for (const r of Object.values(PLAN_COMMAND_ROUTES)) register(r as CommandRoute<UserCommandType, TSchema, TSchema>);
+
+  app.get(
+    '/plans',
+    {
+      schema: {
+        tags: ['plans'],
+        operationId: 'listPlans',
+        summary: 'List the plans the caller may see, newest first (school staff: their school; municipality coordinator: the municipality; finance: the partner; national coordinator and auditor: all)',
+        security: [{ bearerAuth: [] }],
+        querystring: ListPlansQuery,
+        response: { 200: PlanPageSchema, ...problemResponses(400, 401) },
+      },
+    },
+    async (request, reply) => {
+      const q = request.query;
+      const limit = pageSize(q.limit);
+      const cursor = q.cursor !== undefined ? decodeCursor(q.cursor) : null;
+      const scope = scopeOf(request.actor);
+      if (scope === null) return reply.send({ items: [], nextCursor: null });
+
+      let query = db
+        .selectFrom('plans')
+        .selectAll()
+        // The exact created_at as text: a JS Date would drop the microseconds and skip or repeat rows.
+        .select(sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('cursor_time'));
+      if (scope !== 'all') query = query.where(scope.column, '=', scope.value);
+      if (q.semester !== undefined) query = query.where('semester', '=', q.semester);
+      if (q.status !== undefined) query = query.where('status', '=', q.status);
+      if (q.schoolId !== undefined) query = query.where('school_id', '=', q.schoolId);
+      if (q.municipalityId !== undefined) query = query.where('municipality_id', '=', q.municipalityId);
+      if (q.riskType !== undefined) {
+        query = query.where(sql<boolean>`state -> 'risks' @> ${JSON.stringify([{ type: q.riskType }])}::jsonb`);
+      }
+      if (cursor) query = query.where(sql<boolean>`(created_at, plan_id) < (${cursor.t}::timestamptz, ${cursor.id})`);
+      const rows = await query.orderBy('created_at', 'desc').orderBy('plan_id', 'desc').limit(limit + 1).execute();
+
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      const nextCursor = rows.length > limit && last ? encodeCursor({ t: last.cursor_time, id: last.plan_id }) : null;
+      return reply.send({ items: page.map(toPlanDto), nextCursor });
+    },
+  );
+
+  app.get(
+    '/plans/:planId/progress',
+    {
+      schema: {
+        tags: ['plans'],
+        operationId: 'getPlanProgress',
+        summary: 'Planned versus delivered, per measure (anyone who may see the plan)',
+        description:
+          'Planned figures are those of the approved revision in force (before the first approval, of the draft). Only learner-confirmed consultations count as delivered minutes; money is followed from claim to payment.',
+        security: [{ bearerAuth: [] }],
+        params: PlanParams,
+        response: { 200: ProgressSchema, ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (request, reply) => {
+      const row = await visiblePlan(request.actor, request.params.planId);
+      const measures = plannedVsDelivered(row.state as PlanState);
+      return reply.header('etag', `"${row.version}"`).send({ planId: row.plan_id, version: row.version, status: row.status, measures });
+    },
+  );
+};
