@@ -3,7 +3,10 @@
 
 import {
   appendToStream,
+  applyClaimToBudget,
+  BudgetError,
   ConcurrentDuplicateError,
+  projectBudget,
   projectClaim,
   projectPlan,
   type ClaimProjectionContext,
@@ -34,7 +37,10 @@ export interface EventToAppend {
 }
 
 /** Which inline projection the events feed, in the same transaction. */
-export type ProjectionTarget = { readonly kind: 'plan' } | { readonly kind: 'claim'; readonly context: ClaimProjectionContext };
+export type ProjectionTarget =
+  | { readonly kind: 'plan' }
+  | { readonly kind: 'claim'; readonly context: ClaimProjectionContext }
+  | { readonly kind: 'budget' };
 
 export interface AppendEventsInput {
   readonly streamId: string;
@@ -56,8 +62,13 @@ async function project(trx: Transaction<Database>, input: AppendEventsInput, eve
     case 'plan':
       await projectPlan(trx, input.streamId, events);
       return;
-    case 'claim':
-      await projectClaim(trx, input.streamId, events, input.projection.context);
+    case 'claim': {
+      const claim = await projectClaim(trx, input.streamId, events, input.projection.context);
+      if (claim.status !== 'none') await applyClaimToBudget(trx, claim.partnerId, input.projection.context.semester, events);
+      return;
+    }
+    case 'budget':
+      await projectBudget(trx, events);
       return;
   }
 }
@@ -97,6 +108,12 @@ export function createActivities(deps: ActivityDeps) {
         occurredAt: e.occurredAt,
       }));
     } catch (err) {
+      if (err instanceof BudgetError) {
+        // A rule only the database can check (the budget across all of a partner's claims): nothing was
+        // written, and retrying cannot help. The workflow turns it into the caller's refusal.
+        log.info({ code: err.code }, err.message);
+        throw ApplicationFailure.create({ type: 'BudgetError', message: err.message, nonRetryable: true, details: [{ code: err.code }] });
+      }
       if (err instanceof ConcurrentDuplicateError) {
         // Another attempt of this same activity is committing the same events: the retry will find them.
         throw ApplicationFailure.retryable(err.message, 'ConcurrentDuplicate');

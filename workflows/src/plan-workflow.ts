@@ -13,7 +13,6 @@ import {
   EVENT_SCHEMA_VERSIONS,
   evolve,
   initialState,
-  isDomainError,
   nextDeadline,
   type PlanCommand,
   type PlanEvent,
@@ -22,7 +21,6 @@ import {
 import {
   claimOutcomeSignal,
   claimWorkflowId,
-  FAILURE_TYPES,
   planCommandUpdate,
   planStateQuery,
   SA,
@@ -31,7 +29,6 @@ import {
   type CommandMeta,
   type CommandResult,
   type PlanWorkflowInput,
-  type RefusalDetails,
 } from '@iap/messages';
 import {
   allHandlersFinished,
@@ -40,12 +37,13 @@ import {
   continueAsNew,
   log,
   ParentClosePolicy,
+  patched,
   setHandler,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { appendEvents, eventId } from './append.js';
+import { appendDecided, decideOrRefuse as refuseDomainErrors, Lock, refusal, staleVersion } from './stream-writer.js';
 import { reimbursementWorkflow } from './reimbursement-workflow.js';
 
 export type { PlanWorkflowInput } from '@iap/messages';
@@ -60,7 +58,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
   const config = input.config ?? DEFAULT_DOMAIN_CONFIG;
   let state: PlanState = input.carried?.state ?? initialState();
   const outcomes: ClaimOutcome[] = [...(input.carried?.pendingOutcomes ?? [])];
-  let busy = false;
+  const lock = new Lock();
 
   setHandler(planStateQuery, () => state);
   setHandler(claimOutcomeSignal, (o) => void outcomes.push(o));
@@ -68,39 +66,16 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
   setHandler(
     planCommandUpdate,
     async (env: CommandEnvelope): Promise<CommandResult> => {
-      const result = await exclusive(() => run(env));
+      const result = await lock.run(() => run(env));
       log.info('command accepted', { planId: input.planId, command: env.command.type, requestId: env.meta.requestId, version: result.version });
       return result;
     },
     { validator: (env: CommandEnvelope) => void decideOrRefuse(env) },
   );
 
-  /** One command at a time: the state may have moved since a validator ran, so decide again inside. */
-  async function exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    await condition(() => !busy);
-    busy = true;
-    try {
-      return await fn();
-    } finally {
-      busy = false;
-    }
-  }
-
+  // One command at a time (the lock): the state may have moved since a validator ran, so run() decides again.
   async function run(env: CommandEnvelope): Promise<CommandResult> {
-    const events = decideOrRefuse(env);
-    const recorded = await appendEvents({
-      streamId: input.planId,
-      expectedVersion: state.version,
-      events: events.map((e, i) => ({
-        eventId: eventId(input.planId, state.version + i + 1),
-        type: e.type,
-        schemaVersion: EVENT_SCHEMA_VERSIONS[e.type],
-        data: e.data,
-        occurredAt: new Date().toISOString(),
-        metadata: metadataOf(env.meta),
-      })),
-      projection: { kind: 'plan' },
-    });
+    const { events, recorded } = await appendDecided(input.planId, state.version, decideOrRefuse(env), EVENT_SCHEMA_VERSIONS, env.meta, { kind: 'plan' });
     recorded.forEach((r, i) => {
       state = evolve(state, events[i]!, { occurredAt: r.occurredAt, version: r.version });
     });
@@ -118,20 +93,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
     if (env.command.type === 'DraftPlan' && env.command.data.planId !== input.planId) {
       throw refusal('plan.id_mismatch', 'rule', `command is for plan ${env.command.data.planId}, not ${input.planId}`, 'data.planId');
     }
-    if (env.meta.expectedVersion !== null && env.meta.expectedVersion !== state.version) {
-      throw ApplicationFailure.create({
-        type: FAILURE_TYPES.staleVersion,
-        message: `plan is at version ${state.version}, not ${env.meta.expectedVersion}`,
-        nonRetryable: true,
-        details: [{ code: 'plan.stale_version', kind: 'stale', field: null } satisfies RefusalDetails],
-      });
-    }
-    try {
-      return decide(env.command, state, { now: new Date().toISOString(), actor: env.meta.actor, config });
-    } catch (e) {
-      if (isDomainError(e)) throw refusal(e.code, e.kind, e.message, e.field ?? null);
-      throw e;
-    }
+    if (env.meta.expectedVersion !== null && env.meta.expectedVersion !== state.version) throw staleVersion('plan', state.version, env.meta.expectedVersion);
+    return refuseDomainErrors(() => decide(env.command, state, { now: new Date().toISOString(), actor: env.meta.actor, config }));
   }
 
   async function startClaim(e: Extract<PlanEvent, { type: 'CompensationClaimed' }>, meta: CommandMeta): Promise<void> {
@@ -177,7 +140,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
           : { type: 'RecordClaimPayment', data: { claimId: o.claimId, paidCents: o.paidCents, paidOn: o.paidOn, paymentRef: o.paymentRef } };
     const meta: CommandMeta = { ...systemMeta(o.requestId), actor: { id: o.by, role: 'finance' } };
     try {
-      await exclusive(() => run({ command, meta }));
+      await lock.run(() => run({ command, meta }));
     } catch (err) {
       // The claim's own stream holds the outcome; a plan that can no longer take it (deleted) says why.
       log.warn('claim outcome not recorded on the plan', { planId: input.planId, claimId: o.claimId, kind: o.kind, error: String(err) });
@@ -186,7 +149,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
 
   async function fireDeadline(command: PlanCommand): Promise<void> {
     try {
-      await exclusive(() => run({ command, meta: systemMeta() }));
+      await lock.run(() => run({ command, meta: systemMeta() }));
       log.info('deadline fired', { planId: input.planId, command: command.type });
     } catch (err) {
       // The state moved on between the timer and the lock (e.g. consent arrived): nothing to do.
@@ -202,17 +165,28 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
   }
 
   const canThreshold = input.continueAsNewAfterEvents ?? 10_000;
+  let graceUntil: number | null = null;
   for (;;) {
     const outcome = outcomes.shift();
     if (outcome) {
       await recordOutcome(outcome);
       continue;
     }
-    if (TERMINAL.has(state.status)) break;
+    if (TERMINAL.has(state.status)) {
+      // A closed plan still takes a carry-over into next semester's plan and late claim outcomes (a
+      // payment after the evaluation) for a while before its workflow ends. Histories recorded before
+      // this existed end at once, so the patch keeps them replaying.
+      if (state.status !== 'closed' || !patched('closed-plan-grace')) break;
+      graceUntil ??= Date.now() + (input.closedGraceMs ?? 30 * 86_400_000);
+      const version = state.version;
+      const woke = await condition(() => state.version !== version || outcomes.length > 0, Math.max(1, graceUntil - Date.now()));
+      if (!woke) break;
+      continue;
+    }
     const info = workflowInfo();
     if (info.continueAsNewSuggested || info.historyLength >= canThreshold) {
       // Let running Updates finish so none is lost; later ones reach the next run.
-      await condition(() => !busy && allHandlersFinished());
+      await condition(() => !lock.busy && allHandlersFinished());
       if (outcomes.length === 0) {
         await continueAsNew<typeof planWorkflow>({ ...input, carried: { state, pendingOutcomes: [] } });
       }
@@ -230,26 +204,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
     if (!woke) await fireDeadline(deadline.command);
   }
 
-  await condition(() => !busy && allHandlersFinished());
+  await condition(() => !lock.busy && allHandlersFinished());
   return state;
-}
-
-function metadataOf(meta: CommandMeta) {
-  const info = workflowInfo();
-  return {
-    actorId: meta.actor.id,
-    actorRole: meta.actor.role,
-    schoolId: meta.schoolId,
-    requestId: meta.requestId,
-    correlationId: meta.correlationId ?? meta.requestId,
-    causationId: meta.causationId,
-    workflowId: info.workflowId,
-    runId: info.runId,
-  };
-}
-
-function refusal(code: string, kind: RefusalDetails['kind'], message: string, field: string | null): ApplicationFailure {
-  return ApplicationFailure.create({ type: FAILURE_TYPES.domain, message, nonRetryable: true, details: [{ code, kind, field } satisfies RefusalDetails] });
 }
 
 function updateSearchAttributes(s: PlanState): void {

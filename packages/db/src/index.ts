@@ -8,3 +8,4 @@ export * from './projections/plans.js';
 export * from './schema.js';
 export * from './admin.js';
 export * from './projections/claims.js';
+export * from './projections/budgets.js';

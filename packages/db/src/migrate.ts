@@ -6,12 +6,14 @@ import * as m0001 from './migrations/2026_11_23_0001_event_log.js';
 import * as m0002 from './migrations/2026_11_23_0002_plans_projection.js';
 import * as m0003 from './migrations/2026_11_23_0003_claims_projection.js';
 import * as m0004 from './migrations/2026_11_23_0004_app_role.js';
+import * as m0005 from './migrations/2026_11_23_0005_budgets.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_event_log': m0001,
   '2026_11_23_0002_plans_projection': m0002,
   '2026_11_23_0003_claims_projection': m0003,
   '2026_11_23_0004_app_role': m0004,
+  '2026_11_23_0005_budgets': m0005,
 };
 
 export class MigrationError extends Error {

@@ -79,13 +79,26 @@ export interface ClaimsTable {
   last_global_position: ColumnType<string, string, string>;
 }
 
+/** A partner's budget for a semester: allocated from its budget stream, approved and paid from claims. */
+export interface BudgetsTable {
+  partner_id: string;
+  semester: string;
+  allocated_cents: ColumnType<string, number, number>;
+  approved_cents: ColumnType<string, number | undefined, number>;
+  paid_cents: ColumnType<string, number | undefined, number>;
+  version: number;
+  updated_at: ColumnType<Date, string, string>;
+}
+
 export interface Database {
   events: EventsTable;
   plans: PlansTable;
   claims: ClaimsTable;
+  budgets: BudgetsTable;
 }
 
 export type EventRow = Selectable<EventsTable>;
 export type NewEventRow = Insertable<EventsTable>;
 export type PlanRow = Selectable<PlansTable>;
 export type ClaimRow = Selectable<ClaimsTable>;
+export type BudgetRow = Selectable<BudgetsTable>;

@@ -19,3 +19,4 @@ export * from './reimbursement/index.js';
 export * from './testing/spec.js';
 export * from './testing/plan-fixtures.js';
 export * from './plan/deadlines.js';
+export * from './budget/index.js';

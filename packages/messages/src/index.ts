@@ -10,6 +10,8 @@ import type {
   PlanCommand,
   PlanEventType,
   PlanState,
+  BudgetCommand,
+  BudgetState,
   ReimbursementCommand,
   ReimbursementState,
   SubmitClaimData,
@@ -153,6 +155,33 @@ export interface PlanWorkflowInput {
   readonly draftGraceMs?: number;
   /** History length after which the workflow continues as new (Temporal also suggests it by size). */
   readonly continueAsNewAfterEvents?: number;
+  /** How long a closed plan's workflow stays to take a carry-over or late claim outcomes (default 30 days). */
+  readonly closedGraceMs?: number;
   /** Set on continue-as-new: the state and unprocessed claim outcomes of the previous run. */
   readonly carried?: { readonly state: PlanState; readonly pendingOutcomes: readonly ClaimOutcome[] };
 }
+
+/** A partner's compensation budget for one semester: one long-lived workflow, one event stream. */
+export const budgetWorkflowId = (partnerId: string, semester: string): string => `budget-${partnerId}-${semester}`;
+export const budgetStreamId = budgetWorkflowId;
+
+export interface BudgetWorkflowInput {
+  readonly partnerId: string;
+  readonly semester: string;
+  readonly carried?: { readonly state: BudgetState };
+}
+
+export interface BudgetCommandEnvelope {
+  readonly command: BudgetCommand;
+  readonly meta: CommandMeta;
+}
+
+export interface BudgetCommandResult {
+  readonly partnerId: string;
+  readonly semester: string;
+  readonly version: number;
+  readonly allocatedCents: number;
+}
+
+export const budgetCommandUpdate = defineUpdate<BudgetCommandResult, [BudgetCommandEnvelope]>('budget.command');
+export const budgetStateQuery = defineQuery<BudgetState>('budget.state');

@@ -7,7 +7,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordFixture } from './fixtures.js';
 import { startTestStack, type TestStack } from './stack.js';
-import { DIRECTOR, FINANCE, fastConfig, MUNI, NATIONAL, PlanDriver, PREPARER, SEMESTER_NOW, TODAY } from './workflow-driver.js';
+import { DIRECTOR, FINANCE, fastConfig, MUNI, NATIONAL, PlanDriver, PREPARER, SEMESTER_NOW, setBudget, TODAY } from './workflow-driver.js';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -52,7 +52,9 @@ describe('plan workflow', () => {
       data: { claimId: 'k1', measureId: 'm2', compensationType: 'public_transport', periodFrom: TODAY, periodTo: TODAY, amountCents: 2500, documentRefs: ['ticket-1'] },
     });
 
-    // The claim runs in its own workflow; finance works it; the plan hears of every outcome.
+    // The claim runs in its own workflow; finance works it within the partner's budget; the plan hears
+    // of every outcome.
+    await setBudget(stack, 'muni-a', SEMESTER_NOW, 1_000_000);
     await p.claim('k1', FINANCE, { type: 'VerifyDocuments', data: {} });
     await p.claim('k1', FINANCE, { type: 'ApproveClaim', data: { approvedCents: 2000, reason: 'one ticket was not for school travel' } });
     await p.claim('k1', FINANCE, { type: 'PayClaim', data: { paidOn: TODAY, paymentRef: 'PAY-0001' } });
@@ -60,6 +62,8 @@ describe('plan workflow', () => {
     expect(paid.status === 'none' ? null : paid.claims[0]).toMatchObject({ approvedCents: 2000, paidCents: 2000, paymentRef: 'PAY-0001' });
     const claimRow = await stack.db.selectFrom('claims').selectAll().where('plan_id', '=', p.planId).executeTakeFirstOrThrow();
     expect(claimRow).toMatchObject({ claim_id: 'k1', status: 'paid', partner_id: 'muni-a', school_id: 'school-a', semester: SEMESTER_NOW });
+    const budget = await stack.db.selectFrom('budgets').selectAll().where('partner_id', '=', 'muni-a').where('semester', '=', SEMESTER_NOW).executeTakeFirstOrThrow();
+    expect(budget).toMatchObject({ allocated_cents: '1000000', approved_cents: '2000', paid_cents: '2000' });
 
     // Deletion is refused once money was used.
     expect((await refusalOf(p.send(DIRECTOR, { type: 'DeletePlan', data: { reason: 'learner left' } }))).kind).toBe('rule');
@@ -92,6 +96,23 @@ describe('plan workflow', () => {
     await recordFixture(stack, p.handle.workflowId, 'plan-municipal-full-lifecycle');
     await recordFixture(stack, claimWorkflowId(p.planId, 'k1'), 'reimbursement-partial-approval-paid');
   }, 45_000);
+
+  it('lets a closed plan carry over into the next semester while its workflow lingers', async () => {
+    const p = await PlanDriver.start(stack, { config: fastConfig({ semesterEndsInMs: 2_500 }), closedGraceMs: 10_000 });
+    await p.consentAndSubmit();
+    await p.approveAll();
+    await p.waitFor((s) => s.status === 'awaiting_evaluation');
+    await p.send(PREPARER, {
+      type: 'EvaluatePlan',
+      data: { riskOutcomes: [{ riskId: 'r1', change: 'reduced' }, { riskId: 'r2', change: 'reduced' }], outcome: 'continues', narrative: 'Better.' },
+    });
+    await p.send(PREPARER, { type: 'ClosePlan', data: {} });
+    const next = '00000000-0000-4000-8000-000000000001';
+    const r = await p.send(PREPARER, { type: 'CarryOver', data: { nextPlanId: next } });
+    expect(r.status).toBe('closed');
+    expect(await p.eventTypes()).toEqual(expect.arrayContaining(['PlanClosed', 'PlanCarriedOver']));
+    await p.handle.terminate('test done');
+  });
 
   it('closes the plan when consent is refused', async () => {
     const p = await PlanDriver.start(stack);

@@ -16,6 +16,9 @@ import {
   type Role,
 } from '@iap/domain';
 import {
+  budgetCommandUpdate,
+  budgetWorkflowId,
+  type BudgetCommandResult,
   claimCommandUpdate,
   claimWorkflowId,
   planCommandUpdate,
@@ -98,11 +101,15 @@ export class PlanDriver {
     readonly planId: string,
   ) {}
 
-  static async start(stack: TestStack, opts: { config?: DomainConfig; partnerType?: 'municipality' | 'state_vocational'; continueAsNewAfterEvents?: number } = {}) {
+  static async start(
+    stack: TestStack,
+    opts: { config?: DomainConfig; partnerType?: 'municipality' | 'state_vocational'; continueAsNewAfterEvents?: number; closedGraceMs?: number } = {},
+  ) {
     const planId = randomUUID();
     const input: PlanWorkflowInput = {
       planId,
       config: opts.config ?? fastConfig(),
+      closedGraceMs: opts.closedGraceMs ?? 300,
       ...(opts.continueAsNewAfterEvents ? { continueAsNewAfterEvents: opts.continueAsNewAfterEvents } : {}),
     };
     await stack.client.workflow.executeUpdateWithStart(planCommandUpdate, {
@@ -177,4 +184,17 @@ export class PlanDriver {
     if (partnerType === 'municipality') await this.send(MUNI, { type: 'ApprovePlan', data: { level: 'municipality' } });
     await this.send(NATIONAL, { type: 'ApprovePlan', data: { level: 'national' } });
   }
+}
+
+/** Allocates a partner's budget for a semester through its budget workflow, as finance staff would. */
+export async function setBudget(stack: TestStack, partnerId: string, semester: string, allocatedCents: number, who: Who = FINANCE): Promise<BudgetCommandResult> {
+  return stack.client.workflow.executeUpdateWithStart(budgetCommandUpdate, {
+    args: [{ command: { type: 'SetBudget', data: { allocatedCents } }, meta: meta(who) }],
+    startWorkflowOperation: new WithStartWorkflowOperation('budgetWorkflow', {
+      workflowId: budgetWorkflowId(partnerId, semester),
+      taskQueue: stack.taskQueue,
+      args: [{ partnerId, semester }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    }),
+  });
 }

@@ -1,0 +1,103 @@
+// What every entity workflow here does with a command: decide under a lock, append the events (with
+// their inline projection) through the event-log activity, then fold them into the in-memory state. A
+// domain refusal becomes an ApplicationFailure the API maps to HTTP; so does a budget rule that only the
+// database can check.
+
+import { isDomainError } from '@iap/domain';
+import { FAILURE_TYPES, type CommandMeta, type RefusalDetails } from '@iap/messages';
+import type { ProjectionTarget } from '@iap/activities';
+import { ActivityFailure, ApplicationFailure, condition, workflowInfo } from '@temporalio/workflow';
+import { appendEvents, eventId } from './append.js';
+
+export interface Decided<E extends { type: string; data: unknown }> {
+  readonly events: E[];
+  readonly recorded: ReadonlyArray<{ eventId: string; version: number; globalPosition: string; occurredAt: string }>;
+}
+
+export function refusal(code: string, kind: RefusalDetails['kind'], message: string, field: string | null): ApplicationFailure {
+  return ApplicationFailure.create({ type: FAILURE_TYPES.domain, message, nonRetryable: true, details: [{ code, kind, field } satisfies RefusalDetails] });
+}
+
+export function staleVersion(what: string, version: number, expected: number): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: FAILURE_TYPES.staleVersion,
+    message: `${what} is at version ${version}, not ${expected}`,
+    nonRetryable: true,
+    details: [{ code: `${what}.stale_version`, kind: 'stale', field: null } satisfies RefusalDetails],
+  });
+}
+
+/** Runs `decide`, turning a DomainError into the refusal the caller sees. */
+export function decideOrRefuse<E>(decide: () => E[]): E[] {
+  try {
+    return decide();
+  } catch (e) {
+    if (isDomainError(e)) throw refusal(e.code, e.kind, e.message, e.field ?? null);
+    throw e;
+  }
+}
+
+export function eventMetadata(meta: CommandMeta) {
+  const info = workflowInfo();
+  return {
+    actorId: meta.actor.id,
+    actorRole: meta.actor.role,
+    schoolId: meta.schoolId,
+    requestId: meta.requestId,
+    correlationId: meta.correlationId ?? meta.requestId,
+    causationId: meta.causationId,
+    workflowId: info.workflowId,
+    runId: info.runId,
+  };
+}
+
+/** A one-at-a-time lock for a workflow's command handlers. */
+export class Lock {
+  private held = false;
+  get busy(): boolean {
+    return this.held;
+  }
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    await condition(() => !this.held);
+    this.held = true;
+    try {
+      return await fn();
+    } finally {
+      this.held = false;
+    }
+  }
+}
+
+/** Appends decided events to `streamId` at `version`, mapping a database-checked rule to a refusal. */
+export async function appendDecided<E extends { type: string; data: unknown }>(
+  streamId: string,
+  version: number,
+  events: E[],
+  schemaVersions: Readonly<Record<string, number>>,
+  meta: CommandMeta,
+  projection: ProjectionTarget,
+): Promise<Decided<E>> {
+  try {
+    const recorded = await appendEvents({
+      streamId,
+      expectedVersion: version,
+      events: events.map((e, i) => ({
+        eventId: eventId(streamId, version + i + 1),
+        type: e.type,
+        schemaVersion: schemaVersions[e.type] ?? 1,
+        data: e.data,
+        occurredAt: new Date().toISOString(),
+        metadata: eventMetadata(meta),
+      })),
+      projection,
+    });
+    return { events, recorded };
+  } catch (err) {
+    const cause = err instanceof ActivityFailure ? err.cause : undefined;
+    if (cause instanceof ApplicationFailure && cause.type === 'BudgetError') {
+      const code = (cause.details?.[0] as { code?: string } | undefined)?.code ?? 'claim.budget_exceeded';
+      throw refusal(code, 'rule', cause.message, code === 'budget.below_approved' ? 'data.allocatedCents' : null);
+    }
+    throw err;
+  }
+}
