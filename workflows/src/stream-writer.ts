@@ -58,7 +58,9 @@ export class Lock {
     return this.held;
   }
   async run<T>(fn: () => Promise<T>): Promise<T> {
-    await condition(() => !this.held);
+    // Several waiters wake in the same activation when the lock frees: each checks again, so only the
+    // first continuation takes it and the others wait for the next release.
+    while (this.held) await condition(() => !this.held);
     this.held = true;
     try {
       return await fn();

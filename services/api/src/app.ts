@@ -16,6 +16,7 @@ import { authPlugin } from './plugins/auth.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { ProblemSchema } from './problem.js';
 import { healthRoutes } from './routes/health.js';
+import { financeRoutes } from './routes/finance.js';
 import { planCommandRoutes } from './routes/plan-commands.js';
 import { planRoutes } from './routes/plans.js';
 
@@ -83,5 +84,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { db: deps.db, connection: deps.temporalConnection, namespace: deps.namespace });
   await app.register(planRoutes, { db: deps.db, plans });
   await app.register(planCommandRoutes, { db: deps.db, plans });
+  await app.register(financeRoutes, { db: deps.db, plans });
   return app as unknown as FastifyInstance;
 }

@@ -1,11 +1,19 @@
 // The API's only way to change a plan: a Temporal Update to the plan's workflow (Update-with-Start for
 // a new plan). Temporal's answers become HTTP problems here, in one place.
 
-import type { DomainConfig, PlanCommand } from '@iap/domain';
+import type { BudgetCommand, DomainConfig, PlanCommand } from '@iap/domain';
 import {
+  budgetCommandUpdate,
+  budgetWorkflowId,
+  claimCommandUpdate,
+  claimWorkflowId,
   FAILURE_TYPES,
   planCommandUpdate,
   planWorkflowId,
+  type BudgetCommandResult,
+  type BudgetWorkflowInput,
+  type ClaimCommandEnvelope,
+  type ClaimCommandResult,
   type CommandEnvelope,
   type CommandMeta,
   type CommandResult,
@@ -68,7 +76,24 @@ export class PlanGateway {
     return this.call(() => handle.executeUpdate(planCommandUpdate, { args: [{ command, meta }], updateId }));
   }
 
-  private async call(fn: () => Promise<CommandResult>): Promise<CommandResult> {
+  /** Sends finance staff's command to a claim's reimbursement workflow. */
+  async claimCommand(planId: string, claimId: string, command: ClaimCommandEnvelope['command'], meta: CommandMeta, updateId: string): Promise<ClaimCommandResult> {
+    const handle = this.opts.client.workflow.getHandle(claimWorkflowId(planId, claimId));
+    return this.call(() => handle.executeUpdate(claimCommandUpdate, { args: [{ command, meta }], updateId }));
+  }
+
+  /** Sets a partner's budget for a semester, starting its budget workflow the first time. */
+  async budgetCommand(partnerId: string, semester: string, command: BudgetCommand, meta: CommandMeta, updateId: string): Promise<BudgetCommandResult> {
+    const startWorkflowOperation = new WithStartWorkflowOperation('budgetWorkflow', {
+      workflowId: budgetWorkflowId(partnerId, semester),
+      taskQueue: this.opts.taskQueue,
+      args: [{ partnerId, semester } satisfies BudgetWorkflowInput],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    return this.call(() => this.opts.client.workflow.executeUpdateWithStart(budgetCommandUpdate, { args: [{ command, meta }], startWorkflowOperation, updateId }));
+  }
+
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
@@ -93,6 +118,11 @@ export function toProblem(err: unknown): Error {
   if (err instanceof WorkflowNotFoundError) return new HttpProblem(404, 'not_found', 'no such plan');
   if (err instanceof WorkflowExecutionAlreadyStartedError) {
     return new HttpProblem(409, 'plan.already_exists', 'a plan with this id exists and has ended');
+  }
+  // The workflow finished between our read and the Update (e.g. a claim paid a moment ago).
+  if (isGrpcServiceError(err) && err.code === 5) return new HttpProblem(404, 'not_found', 'no such workflow (it may have just finished)');
+  if (err instanceof Error && /workflow execution already completed/i.test(err.message)) {
+    return new HttpProblem(404, 'not_found', 'the workflow has finished');
   }
   if (isUnavailable(err)) {
     return new HttpProblem(503, 'unavailable', 'the workflow service is not reachable; retry shortly', { retryAfterSeconds: 5 });

@@ -25,3 +25,25 @@ export function canSee(actor: RequestActor, o: ScopedObject): boolean {
       return false;
   }
 }
+
+/** The plans an actor may see, as a filter; null when nothing is visible. Mirrors canSee (scope.ts). */
+export function scopeOf(actor: RequestActor): { column: 'school_id' | 'municipality_id' | 'partner_id'; value: string } | 'all' | null {
+  switch (actor.role) {
+    case 'preparer':
+    case 'school_director':
+      return actor.schoolId !== null ? { column: 'school_id', value: actor.schoolId } : null;
+    case 'municipality_coordinator':
+      return actor.municipalityId !== null ? { column: 'municipality_id', value: actor.municipalityId } : null;
+    case 'finance':
+      return actor.partnerId !== null ? { column: 'partner_id', value: actor.partnerId } : null;
+    case 'national_coordinator':
+    case 'auditor':
+      return 'all';
+    case 'system':
+      return null;
+    default: {
+      const never: never = actor.role;
+      return never;
+    }
+  }
+}

@@ -42,7 +42,8 @@ import {
   RevisePlanBody,
 } from '../schemas/plan-commands.js';
 import { CommandResultSchema } from '../schemas/plan.js';
-import { canSee } from '../scope.js';
+import { decodeCursor, encodeCursor, expectedVersionOf, pageSize } from '../http.js';
+import { canSee, scopeOf } from '../scope.js';
 import { commandMeta, toPlanDto } from './plans.js';
 
 export interface PlanCommandRoutesOptions {
@@ -271,72 +272,10 @@ export function whoMay(type: UserCommandType): string {
   return labels.length > 1 ? `${labels.slice(0, -1).join(', ')} or ${labels.at(-1)}` : (labels[0] ?? 'nobody');
 }
 
-/** If-Match: "7" (or 7) → 7; `*` or absent → no version check. The header schema has already checked the form. */
-function expectedVersionOf(ifMatch: string | undefined): number | null {
-  if (ifMatch === undefined || ifMatch === '*') return null;
-  const n = Number(ifMatch.replaceAll('"', ''));
-  if (!Number.isSafeInteger(n) || n < 0) {
-    throw new HttpProblem(400, 'validation', 'If-Match must be a plan version as its ETag, e.g. "7"', { field: 'headers.if-match' });
-  }
-  return n;
-}
 
 const TERMINAL = new Set(['closed', 'deleted', 'consent_refused', 'consent_expired']);
 
-/** The plans an actor may see, as a filter; null when nothing is visible. Mirrors canSee (scope.ts). */
-function scopeOf(actor: RequestActor): { column: 'school_id' | 'municipality_id' | 'partner_id'; value: string } | 'all' | null {
-  switch (actor.role) {
-    case 'preparer':
-    case 'school_director':
-      return actor.schoolId !== null ? { column: 'school_id', value: actor.schoolId } : null;
-    case 'municipality_coordinator':
-      return actor.municipalityId !== null ? { column: 'municipality_id', value: actor.municipalityId } : null;
-    case 'finance':
-      return actor.partnerId !== null ? { column: 'partner_id', value: actor.partnerId } : null;
-    case 'national_coordinator':
-    case 'auditor':
-      return 'all';
-    case 'system':
-      return null;
-    default: {
-      const never: never = actor.role;
-      return never;
-    }
-  }
-}
 
-interface Cursor {
-  /** created_at to the microsecond, UTC. */
-  readonly t: string;
-  readonly id: string;
-}
-
-const CURSOR_TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-const CURSOR_ID_RE = /^[A-Za-z0-9-]{1,64}$/;
-
-const encodeCursor = (c: Cursor): string => Buffer.from(JSON.stringify([c.t, c.id])).toString('base64url');
-
-function decodeCursor(s: string): Cursor {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
-    // A tampered cursor must be a 400, not a Postgres error: the time must be a real one, the id plain.
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string') {
-      const [t, id] = v as [string, string];
-      const real = CURSOR_TIME_RE.test(t) && !Number.isNaN(Date.parse(t)) && new Date(Date.parse(t)).toISOString().slice(0, 19) === t.slice(0, 19);
-      if (real && CURSOR_ID_RE.test(id)) return { t, id };
-    }
-  } catch {
-    // fall through
-  }
-  throw new HttpProblem(400, 'validation', 'cursor is not one this API gave out', { field: 'querystring.cursor' });
-}
-
-function pageSize(limit: string | undefined): number {
-  if (limit === undefined) return 50;
-  const n = Number(limit);
-  if (n < 1 || n > 200) throw new HttpProblem(400, 'validation', 'limit must be between 1 and 200', { field: 'querystring.limit' });
-  return n;
-}
 
 const COMMAND_PROBLEMS = problemResponses(400, 401, 403, 404, 409, 412, 422, 503);
 
