@@ -117,7 +117,7 @@ async function main(): Promise<void> {
     '',
     'Try:',
     `  curl -s -X POST ${api}/plans -H "authorization: Bearer $PREPARER_TOKEN" -H 'content-type: application/json' \\`,
-    `    -d '{"learnerRef":"L-1","semester":"${semesterOf(new Date().toISOString())}","grade":7,"risks":[],"measures":[]}'`,
+    `    -d '{"learnerRef":"L-1","semester":"${semesterOf(new Date().toISOString())}","grade":7,"risks":[{"riskId":"r1","type":"learning","factor":"grades","note":""}],"measures":[{"measureId":"m1","kind":"consultation","riskIds":["r1"],"justification":"extra lessons","providerType":"teacher","plannedMinutes":240}]}'`,
     '',
     'Ctrl-C stops everything.',
     '',

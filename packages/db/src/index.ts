@@ -9,3 +9,4 @@ export * from './schema.js';
 export * from './admin.js';
 export * from './projections/claims.js';
 export * from './projections/budgets.js';
+export * from './identity.js';

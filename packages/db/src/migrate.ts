@@ -7,6 +7,7 @@ import * as m0002 from './migrations/2026_11_23_0002_plans_projection.js';
 import * as m0003 from './migrations/2026_11_23_0003_claims_projection.js';
 import * as m0004 from './migrations/2026_11_23_0004_app_role.js';
 import * as m0005 from './migrations/2026_11_23_0005_budgets.js';
+import * as m0006 from './migrations/2026_11_23_0006_learner_identity.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_event_log': m0001,
@@ -14,6 +15,7 @@ export const migrations: Record<string, Migration> = {
   '2026_11_23_0003_claims_projection': m0003,
   '2026_11_23_0004_app_role': m0004,
   '2026_11_23_0005_budgets': m0005,
+  '2026_11_23_0006_learner_identity': m0006,
 };
 
 export class MigrationError extends Error {

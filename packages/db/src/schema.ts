@@ -90,7 +90,24 @@ export interface BudgetsTable {
   updated_at: ColumnType<Date, string, string>;
 }
 
+export interface LearnerKeysTable {
+  learner_ref: string;
+  wrapped_key: Buffer | null;
+  created_at: ColumnType<Date, string, never>;
+  erased_at: ColumnType<Date | null, string | null, string | null>;
+  erased_by: string | null;
+}
+
+export interface LearnerIdentitiesTable {
+  learner_ref: string;
+  ciphertext: Buffer;
+  updated_at: ColumnType<Date, string, string>;
+  updated_by: string;
+}
+
 export interface Database {
+  learner_keys: LearnerKeysTable;
+  learner_identities: LearnerIdentitiesTable;
   events: EventsTable;
   plans: PlansTable;
   claims: ClaimsTable;

@@ -24,15 +24,24 @@ export function signToken(secret: string, subject: TokenSubject, ttlSeconds = 8 
 }
 
 /**
- * The signing secret: IAP_JWT_SECRET, else one generated once and kept in the data folder (mode 600),
- * so tokens printed by the launcher keep working across restarts of the dev stack.
+ * A secret from `envName`, else one generated once and kept in the data folder (mode 600), so the dev
+ * stack keeps working across restarts. Production sets the variable from its secret store.
  */
-export function loadOrCreateJwtSecret(dataDir: string, env: NodeJS.ProcessEnv = process.env): string {
-  if (env.IAP_JWT_SECRET) return env.IAP_JWT_SECRET;
-  const file = path.join(dataDir, 'jwt-secret');
+export function loadOrCreateSecret(dataDir: string, fileName: string, envName: string, env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env[envName];
+  if (fromEnv) return fromEnv;
+  const file = path.join(dataDir, fileName);
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   mkdirSync(dataDir, { recursive: true });
   const secret = randomBytes(32).toString('hex');
   writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   return secret;
 }
+
+/** The API's token-signing secret (IAP_JWT_SECRET). */
+export const loadOrCreateJwtSecret = (dataDir: string, env: NodeJS.ProcessEnv = process.env): string =>
+  loadOrCreateSecret(dataDir, 'jwt-secret', 'IAP_JWT_SECRET', env);
+
+/** The key that wraps learners' identity keys (IAP_IDENTITY_KEY: 64 hex characters). */
+export const loadOrCreateIdentityKey = (dataDir: string, env: NodeJS.ProcessEnv = process.env): string =>
+  loadOrCreateSecret(dataDir, 'identity-key', 'IAP_IDENTITY_KEY', env);

@@ -3,7 +3,7 @@
 // production. Nothing is mocked.
 
 import { randomUUID } from 'node:crypto';
-import { buildApp } from '@iap/api';
+import { buildApp, type AppDeps } from '@iap/api';
 import { APP_DB_ROLE, createDatabaseFromTemplate, createDb, dropDatabase, type Database } from '@iap/db';
 import type { DomainConfig } from '@iap/domain';
 import { signToken, type TokenSubject } from '@iap/runtime';
@@ -59,6 +59,8 @@ export interface TestStack {
   readonly taskQueue: string;
   readonly worker: Worker;
   readonly logger: Logger;
+  /** Another API app on the same database, worker and Temporal, with some settings changed. */
+  buildApp(over: Partial<AppDeps>): Promise<FastifyInstance>;
   /** A bearer token for the given identity, signed with the test secret. */
   token(subject: TokenSubject): string;
   /** Stops the worker (e.g. to simulate a crash), resolving when it has stopped. */
@@ -70,6 +72,7 @@ export interface TestStackOptions {
   readonly afterCommit?: PlanWorkerOptions['afterCommit'];
   readonly domainConfig?: DomainConfig;
   readonly continueAsNewAfterEvents?: number;
+  readonly rateLimitPerMinute?: number;
 }
 
 export async function startTestStack(opts: TestStackOptions = {}): Promise<TestStack> {
@@ -91,18 +94,22 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   const running = worker.run();
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
-  const app = await buildApp({
+  const deps: AppDeps = {
     db: database.appDb,
     temporal: client,
     temporalConnection: connection,
     namespace: 'default',
     taskQueue,
     jwtSecret: TEST_JWT_SECRET,
+    identityKey: Buffer.alloc(32, 7),
     logger,
+    rateLimitPerMinute: opts.rateLimitPerMinute ?? 100_000,
     ...(opts.domainConfig ? { domainConfig: opts.domainConfig } : {}),
     ...(opts.continueAsNewAfterEvents ? { continueAsNewAfterEvents: opts.continueAsNewAfterEvents } : {}),
-  });
+  };
+  const app = await buildApp(deps);
   await app.ready();
+  const extraApps: FastifyInstance[] = [];
 
   let workerStopped = false;
   const stopWorker = async () => {
@@ -120,10 +127,17 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     taskQueue,
     worker,
     logger,
+    buildApp: async (over) => {
+      const a = await buildApp({ ...deps, ...over });
+      extraApps.push(a);
+      await a.ready();
+      return a;
+    },
     token: (s) => signToken(TEST_JWT_SECRET, s),
     stopWorker,
     close: async () => {
       await app.close();
+      for (const a of extraApps) await a.close();
       await stopWorker();
       await nativeConnection.close();
       await connection.close();

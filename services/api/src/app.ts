@@ -4,6 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import rateLimit from '@fastify/rate-limit';
+import { createHash } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Database } from '@iap/db';
 import type { DomainConfig } from '@iap/domain';
@@ -14,9 +16,10 @@ import type { Logger } from 'pino';
 import { PlanGateway } from './plan-gateway.js';
 import { authPlugin } from './plugins/auth.js';
 import { errorsPlugin } from './plugins/errors.js';
-import { ProblemSchema } from './problem.js';
+import { HttpProblem, ProblemSchema } from './problem.js';
 import { healthRoutes } from './routes/health.js';
 import { financeRoutes } from './routes/finance.js';
+import { learnerRoutes } from './routes/learners.js';
 import { planCommandRoutes } from './routes/plan-commands.js';
 import { planRoutes } from './routes/plans.js';
 
@@ -31,6 +34,10 @@ export interface AppDeps {
   /** Rules new plans start with; the domain's defaults when absent (IAP_DOMAIN_CONFIG in server.ts). */
   readonly domainConfig?: DomainConfig;
   readonly continueAsNewAfterEvents?: number;
+  /** Key-encryption key of the learner identity store (32 bytes). */
+  readonly identityKey: Buffer;
+  /** Requests a caller (one bearer token, else one address) may make per minute (IAP_RATE_LIMIT). */
+  readonly rateLimitPerMinute?: number;
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -46,6 +53,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();
     },
     bodyLimit: 256 * 1024,
+    // Errors the router raises before any route or hook runs (a malformed URL, an over-long id) are
+    // problems like every other.
+    frameworkErrors: (error, request, reply) => {
+      const status = typeof error.statusCode === 'number' ? error.statusCode : 400;
+      const slug = (error.code ?? 'bad_request').toLowerCase().replace(/^fst_err_/, '');
+      void reply.code(status).type('application/problem+json').send(new HttpProblem(status, slug, error.message).toProblem(request.id));
+    },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -61,6 +75,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.addSchema(ProblemSchema);
   await app.register(errorsPlugin);
+  // Per caller: a misbehaving client (or a leaked token) cannot starve the others. Keyed by a hash of
+  // the token so the key store never holds a usable credential.
+  await app.register(rateLimit, {
+    global: true,
+    max: deps.rateLimitPerMinute ?? 1_200,
+    timeWindow: 60_000,
+    keyGenerator: (req) => {
+      const auth = req.headers.authorization;
+      return typeof auth === 'string' && auth.length > 0 ? `t:${createHash('sha256').update(auth).digest('base64url').slice(0, 22)}` : `ip:${req.ip}`;
+    },
+    allowList: (req) => req.url === '/health',
+    errorResponseBuilder: (_req, ctx) =>
+      new HttpProblem(429, 'rate_limited', `too many requests: at most ${ctx.max} a minute; retry in ${Math.ceil(ctx.ttl / 1000)} s`, {
+        retryAfterSeconds: Math.ceil(ctx.ttl / 1000),
+      }),
+  });
   await app.register(swagger, {
     openapi: {
       info: {
@@ -85,5 +115,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(planRoutes, { db: deps.db, plans });
   await app.register(planCommandRoutes, { db: deps.db, plans });
   await app.register(financeRoutes, { db: deps.db, plans });
+  await app.register(learnerRoutes, { db: deps.db, identityKey: deps.identityKey });
   return app as unknown as FastifyInstance;
 }

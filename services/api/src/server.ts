@@ -1,8 +1,8 @@
 // The API process: `node services/api/dist/server.js`. Listens, and on SIGINT/SIGTERM stops taking
 // requests, finishes the ones in flight, and closes its connections.
 
-import { createDb } from '@iap/db';
-import { createLogger, loadConfig, loadDomainConfig, loadOrCreateJwtSecret, requireConnections } from '@iap/runtime';
+import { createLogger, loadConfig, loadDomainConfig, loadOrCreateIdentityKey, loadOrCreateJwtSecret, requireConnections } from '@iap/runtime';
+import { createDb, parseKek } from '@iap/db';
 import { Client, Connection } from '@temporalio/client';
 import { buildApp } from './app.js';
 
@@ -22,8 +22,10 @@ async function main(): Promise<void> {
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     jwtSecret: loadOrCreateJwtSecret(config.dataDir),
+    identityKey: parseKek(loadOrCreateIdentityKey(config.dataDir)),
     logger,
     domainConfig: loadDomainConfig(),
+    ...(process.env.IAP_RATE_LIMIT ? { rateLimitPerMinute: Number(process.env.IAP_RATE_LIMIT) } : {}),
   });
   await app.listen({ host: config.host, port: config.port });
 

@@ -2,7 +2,7 @@
 // evaluation...), the plan list and planned-vs-delivered progress. Commands go to the plan's workflow only;
 // the decider enforces roles and rules, this file enforces scope (a plan outside it does not exist).
 
-import { getPlanRow, type Database } from '@iap/db';
+import { erasedLearners, getPlanRow, type Database } from '@iap/db';
 import {
   APPROVAL_LEVELS,
   APPROVER_OF,
@@ -387,7 +387,8 @@ export const planCommandRoutes: FastifyPluginAsyncTypebox<PlanCommandRoutesOptio
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       const nextCursor = rows.length > limit && last ? encodeCursor({ t: last.cursor_time, id: last.plan_id }) : null;
-      return reply.send({ items: page.map(toPlanDto), nextCursor });
+      const erased = await erasedLearners(db, [...new Set(page.map((r) => r.learner_ref))]);
+      return reply.send({ items: page.map((r) => toPlanDto(r, erased)), nextCursor });
     },
   );
 

@@ -1,7 +1,7 @@
 // Plan routes for schools and coordinators: create and read. Writes go through the plan's workflow only.
 
 import { createHash, randomUUID } from 'node:crypto';
-import { getPlanRow, type Database, type PlanRow } from '@iap/db';
+import { erasedLearners, getPlanRow, type Database, type PlanRow } from '@iap/db';
 import type { CommandMeta } from '@iap/messages';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
@@ -41,12 +41,13 @@ export function commandMeta(actor: RequestActor, requestId: string, expectedVers
   };
 }
 
-export function toPlanDto(row: PlanRow) {
+export function toPlanDto(row: PlanRow, erased: ReadonlySet<string> = new Set()) {
   return {
     planId: row.plan_id,
     version: row.version,
     status: row.status,
     learnerRef: row.learner_ref,
+    learnerErased: erased.has(row.learner_ref),
     schoolId: row.school_id,
     municipalityId: row.municipality_id,
     partner: { type: row.partner_type, id: row.partner_id },
@@ -119,7 +120,7 @@ export const planRoutes: FastifyPluginAsyncTypebox<PlanRoutesOptions> = async (a
     async (request, reply) => {
       const row = await getPlanRow(db, request.params.planId);
       if (!row || !canSee(request.actor, row)) throw new HttpProblem(404, 'not_found', 'no such plan');
-      return reply.header('etag', `"${row.version}"`).send(toPlanDto(row));
+      return reply.header('etag', `"${row.version}"`).send(toPlanDto(row, await erasedLearners(db, [row.learner_ref])));
     },
   );
 };

@@ -81,6 +81,7 @@ export const PlanSchema = Type.Object({
   version: Type.Integer(),
   status: Type.String(),
   learnerRef: Type.String(),
+  learnerErased: Type.Boolean({ description: "the learner's identity was erased: the plan stays, pseudonymous" }),
   schoolId: Type.String(),
   municipalityId: Type.String(),
   partner: Type.Object({ type: Type.String(), id: Type.String() }),
