@@ -23,6 +23,8 @@ export interface RunningPostgres {
   stop(): Promise<void>;
   /** Immediate shutdown (SIGQUIT to the postmaster): for a forced stop only. */
   kill(): void;
+  /** Starts the server again after stop() (fault tests: a database restart under load). */
+  start(): Promise<void>;
 }
 
 const USER = 'postgres';
@@ -76,6 +78,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   return {
     url,
     stop: () => server.stop(),
+    start: () => server.start(),
     kill: () => (server as unknown as { process?: { kill(sig: string): void } }).process?.kill('SIGQUIT'),
   };
 }

@@ -4,7 +4,8 @@ import type { Activities } from '@iap/activities';
 import { proxyActivities } from '@temporalio/workflow';
 
 export const { appendEvents } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
+  // Appends take milliseconds; a worker that died mid-append is noticed and the append retried soon.
+  startToCloseTimeout: '10 seconds',
   retry: {
     initialInterval: '200 milliseconds',
     backoffCoefficient: 2,

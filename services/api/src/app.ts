@@ -36,6 +36,8 @@ export interface AppDeps {
   readonly continueAsNewAfterEvents?: number;
   /** Key-encryption key of the learner identity store (32 bytes). */
   readonly identityKey: Buffer;
+  /** How long a write waits to become durable before answering 503 (IAP_COMMAND_TIMEOUT_MS). */
+  readonly commandTimeoutMs?: number;
   /** Requests a caller (one bearer token, else one address) may make per minute (IAP_RATE_LIMIT). */
   readonly rateLimitPerMinute?: number;
 }
@@ -58,7 +60,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     frameworkErrors: (error, request, reply) => {
       const status = typeof error.statusCode === 'number' ? error.statusCode : 400;
       const slug = (error.code ?? 'bad_request').toLowerCase().replace(/^fst_err_/, '');
-      void reply.code(status).type('application/problem+json').send(new HttpProblem(status, slug, error.message).toProblem(request.id));
+      const r = reply as unknown as { code(n: number): { type(t: string): { send(b: unknown): unknown } } };
+      void r.code(status).type('application/problem+json').send(new HttpProblem(status, slug, error.message).toProblem(request.id));
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -110,6 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     taskQueue: deps.taskQueue,
     ...(deps.domainConfig ? { domainConfig: deps.domainConfig } : {}),
     ...(deps.continueAsNewAfterEvents ? { continueAsNewAfterEvents: deps.continueAsNewAfterEvents } : {}),
+    ...(deps.commandTimeoutMs ? { commandTimeoutMs: deps.commandTimeoutMs } : {}),
   });
   await app.register(healthRoutes, { db: deps.db, connection: deps.temporalConnection, namespace: deps.namespace });
   await app.register(planRoutes, { db: deps.db, plans });

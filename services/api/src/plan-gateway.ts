@@ -38,6 +38,8 @@ export interface PlanGatewayOptions {
   readonly domainConfig?: DomainConfig;
   /** History length after which plan workflows continue as new (tests force it low). */
   readonly continueAsNewAfterEvents?: number;
+  /** How long a request waits for its command to become durable before answering 503 (default 15 s). */
+  readonly commandTimeoutMs?: number;
 }
 
 const KIND_STATUS: Record<RefusalDetails['kind'], number> = { conflict: 409, rule: 422, forbidden: 403, stale: 412 };
@@ -93,11 +95,26 @@ export class PlanGateway {
     return this.call(() => this.opts.client.workflow.executeUpdateWithStart(budgetCommandUpdate, { args: [{ command, meta }], startWorkflowOperation, updateId }));
   }
 
+  /**
+   * Waits for the command's outcome, but not forever: while the database or a worker is down the
+   * workflow keeps retrying, and the caller gets a 503 with Retry-After. Retrying with the same
+   * Idempotency-Key then returns the outcome (or waits for it) without doing the command twice.
+   */
   private async call<T>(fn: () => Promise<T>): Promise<T> {
+    const ms = this.opts.commandTimeoutMs ?? 15_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new HttpProblem(503, 'not_yet_durable', `the command was not confirmed durable within ${ms / 1000} s; retry with the same Idempotency-Key`, { retryAfterSeconds: 5 })),
+        ms,
+      );
+    });
     try {
-      return await fn();
+      return await Promise.race([fn(), timeout]);
     } catch (err) {
-      throw toProblem(err);
+      throw err instanceof HttpProblem ? err : toProblem(err);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

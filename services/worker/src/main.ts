@@ -1,11 +1,26 @@
 // The worker process: `node services/worker/dist/main.js`. Reads DATABASE_URL and TEMPORAL_ADDRESS.
 
+import { existsSync, writeFileSync } from 'node:fs';
 import { createDb } from '@iap/db';
 import { createLogger, loadConfig, requireConnections } from '@iap/runtime';
 import { NativeConnection } from '@temporalio/worker';
 import { createPlanWorker, installRuntimeLogger } from './worker.js';
 
 const config = loadConfig();
+/**
+ * Fault injection for the crash tests: with IAP_FAULT_KILL_AFTER_COMMIT=<file>, the first append after
+ * which <file> does not exist yet creates it and kills this process (SIGKILL) between the transaction's
+ * commit and the activity's completion report: the worst moment to die.
+ */
+const faultFile = process.env.IAP_FAULT_KILL_AFTER_COMMIT;
+
+function killOnceAfterCommit(file: string) {
+  return () => {
+    if (existsSync(file)) return;
+    writeFileSync(file, String(process.pid));
+    process.kill(process.pid, 'SIGKILL');
+  };
+}
 const logger = createLogger('worker', config.logLevel);
 
 async function main(): Promise<void> {
@@ -20,6 +35,7 @@ async function main(): Promise<void> {
     db,
     logger,
     maxCachedWorkflows: Number(process.env.IAP_MAX_CACHED_WORKFLOWS ?? 2_000),
+    ...(faultFile ? { afterCommit: killOnceAfterCommit(faultFile) } : {}),
   });
   let stopping = false;
   const stop = (signal: string) => {

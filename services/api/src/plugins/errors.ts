@@ -27,6 +27,14 @@ function describe(e: AjvError | undefined, field: string | undefined): string {
   return `${field ?? 'request'} ${e.message ?? 'is not valid'}`;
 }
 
+/** Postgres down, restarting or refusing connections: the caller should retry, it did nothing wrong. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300'].includes(code) || code.startsWith('08')) return true;
+  return typeof e.message === 'string' && /Connection terminated|timeout exceeded when trying to connect|the database system is (starting up|shutting down)/i.test(e.message);
+}
+
 export const errorsPlugin = fp(async (app: FastifyInstance) => {
   app.setErrorHandler((error: FastifyError & { validationContext?: string }, request, reply) => {
     let problem: HttpProblem;
@@ -36,6 +44,8 @@ export const errorsPlugin = fp(async (app: FastifyInstance) => {
       const first = error.validation[0] as AjvError | undefined;
       const field = fieldOf(error.validationContext, first);
       problem = new HttpProblem(400, 'validation', describe(first, field), field ? { field } : {});
+    } else if (isDatabaseUnavailable(error)) {
+      problem = new HttpProblem(503, 'unavailable', 'the database is not reachable; retry shortly', { retryAfterSeconds: 5 });
     } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       const slug = error.code?.startsWith('FST_') ? error.code.toLowerCase().replace(/^fst_err_/, '') : 'bad_request';
       problem = new HttpProblem(error.statusCode, slug, error.message);
