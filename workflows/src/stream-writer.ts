@@ -59,8 +59,10 @@ export class Lock {
   }
   async run<T>(fn: () => Promise<T>): Promise<T> {
     // Several waiters wake in the same activation when the lock frees: each checks again, so only the
-    // first continuation takes it and the others wait for the next release.
-    while (this.held) await condition(() => !this.held);
+    // first continuation takes it and the others wait for the next release. Always yield once first:
+    // recorded histories have the handler's activity scheduled after the main loop's timer, not before.
+    do await condition(() => !this.held);
+    while (this.held);
     this.held = true;
     try {
       return await fn();
