@@ -9,4 +9,5 @@ export * from './schema.js';
 export * from './admin.js';
 export * from './projections/claims.js';
 export * from './projections/budgets.js';
+export * from './audit/index.js';
 export * from './identity.js';

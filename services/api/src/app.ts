@@ -18,6 +18,7 @@ import { authPlugin } from './plugins/auth.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { HttpProblem, ProblemSchema } from './problem.js';
 import { healthRoutes } from './routes/health.js';
+import { auditRoutes } from './routes/audit.js';
 import { financeRoutes } from './routes/finance.js';
 import { learnerRoutes } from './routes/learners.js';
 import { planCommandRoutes } from './routes/plan-commands.js';
@@ -118,6 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { db: deps.db, connection: deps.temporalConnection, namespace: deps.namespace });
   await app.register(planRoutes, { db: deps.db, plans });
   await app.register(planCommandRoutes, { db: deps.db, plans });
+  await app.register(auditRoutes, { db: deps.db, temporal: deps.temporal });
   await app.register(financeRoutes, { db: deps.db, plans });
   await app.register(learnerRoutes, { db: deps.db, identityKey: deps.identityKey });
   return app as unknown as FastifyInstance;

@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { createDb, migrateToLatest, pendingMigrations, pingDb } from '@iap/db';
 import { connectTemporal, loadConfig, loadOrCreateJwtSecret, pingTemporal, signToken } from '@iap/runtime';
 import { REPO_ROOT } from '@iap/infra';
+import { registerAuditCommands } from './commands/audit.js';
 
 const config = loadConfig(process.env, REPO_ROOT);
 const program = new Command('iap').description('Operate an iap-engine installation.').showHelpAfterError();
@@ -92,6 +93,7 @@ program
     console.log(signToken(secret, claims, o.ttl));
   });
 
+registerAuditCommands(program, { config, databaseUrl, temporalAddress });
 program.parseAsync().catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : err);
   process.exit(1);
