@@ -36,6 +36,8 @@ async function main(): Promise<void> {
     logger,
     maxCachedWorkflows: Number(process.env.IAP_MAX_CACHED_WORKFLOWS ?? 2_000),
     ...(faultFile ? { afterCommit: killOnceAfterCommit(faultFile) } : {}),
+    // A prebuilt bundle (IAP_WORKFLOW_BUNDLE) skips bundling at start: tests and quick restarts.
+    ...(process.env.IAP_WORKFLOW_BUNDLE ? { workflowBundlePath: process.env.IAP_WORKFLOW_BUNDLE } : {}),
   });
   let stopping = false;
   const stop = (signal: string) => {

@@ -1,0 +1,178 @@
+// Fault test with a real process kill: the production worker (a child process) is SIGKILLed between an
+// append's commit and the activity's completion report, the worst moment to die. After a restart the
+// plan goes on, no event is recorded twice, and the projection equals a rebuild from the log.
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { buildApp } from '@iap/api';
+import { foldRecorded, getPlanRow, readStream, verifyChain } from '@iap/db';
+import { DEFAULT_DOMAIN_CONFIG, initialState, type DomainConfig } from '@iap/domain';
+import { planWorkflowId } from '@iap/messages';
+import { signToken } from '@iap/runtime';
+import { Client, Connection } from '@temporalio/client';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, preparerOf, SCHOOL_A, TEST_JWT_SECRET, type TestDatabase } from './stack.js';
+import { SEMESTER_NOW, TODAY } from './workflow-driver.js';
+import { spawnWorker, waitForPolling, within, type WorkerProcess } from './worker-process.js';
+
+function required(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run integration tests through vitest's int project (global setup)`);
+  return v;
+}
+
+/** Outside Sep–May the semester of "today" is stretched to August, so that commands dated today are in it. */
+function domainConfigForToday(): DomainConfig | undefined {
+  const month = Number(TODAY.slice(5, 7));
+  if (month < 6 || month > 8) return undefined;
+  const y = Number(TODAY.slice(0, 4));
+  return { ...DEFAULT_DOMAIN_CONFIG, semesterOverrides: { [SEMESTER_NOW]: { from: `${y}-01-01`, to: `${y}-08-31` } } };
+}
+
+let database: TestDatabase;
+let connection: Connection;
+let client: Client;
+let app: FastifyInstance;
+let faultDir: string;
+const taskQueue = `test-crash-${randomUUID()}`;
+const workers: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  connection = await Connection.connect({ address: required('IAP_TEST_TEMPORAL_ADDRESS') });
+  client = new Client({ connection, namespace: 'default' });
+  const domainConfig = domainConfigForToday();
+  // The API as in production, but no worker in this process: the worker runs as a child process below.
+  app = await buildApp({
+    db: database.appDb,
+    temporal: client,
+    temporalConnection: connection,
+    namespace: 'default',
+    taskQueue,
+    jwtSecret: TEST_JWT_SECRET,
+    identityKey: Buffer.alloc(32, 7),
+    logger: pino({ level: 'silent' }),
+    rateLimitPerMinute: 100_000,
+    // The create waits out the activity's 10 s start-to-close timeout and a worker restart.
+    commandTimeoutMs: 50_000,
+    ...(domainConfig ? { domainConfig } : {}),
+  });
+  await app.ready();
+  faultDir = await mkdtemp(path.join(tmpdir(), 'iap-crash-'));
+});
+
+afterAll(async () => {
+  await Promise.all(workers.map((w) => w.kill()));
+  await app?.close();
+  await connection?.close();
+  await database?.drop();
+  if (faultDir) await rm(faultDir, { recursive: true, force: true });
+});
+
+function startWorker(killAfterCommitFile?: string): WorkerProcess {
+  const w = spawnWorker({
+    databaseUrl: database.url,
+    temporalAddress: required('IAP_TEST_TEMPORAL_ADDRESS'),
+    taskQueue,
+    ...(killAfterCommitFile ? { killAfterCommitFile } : {}),
+  });
+  workers.push(w);
+  return w;
+}
+
+const draft = (planId: string) => ({
+  planId,
+  learnerRef: 'L-crash-1',
+  semester: SEMESTER_NOW,
+  grade: 7,
+  risks: [{ riskId: 'r1', type: 'learning', factor: 'insufficient grades in mathematics', note: '' }],
+  measures: [
+    { measureId: 'm1', kind: 'consultation', riskIds: ['r1'], justification: 'extra lessons', providerType: 'teacher', subject: 'mathematics', plannedMinutes: 240 },
+  ],
+});
+
+describe('a worker killed -9 between an append commit and its completion report', () => {
+  it('restarts: the plan goes on, no event twice, projections equal a rebuild', { timeout: 60_000 }, async () => {
+    const token = signToken(TEST_JWT_SECRET, preparerOf(SCHOOL_A));
+    const planId = randomUUID();
+    const faultFile = path.join(faultDir, 'killed-after-commit');
+    expect(existsSync(faultFile)).toBe(false);
+
+    const first = startWorker(faultFile);
+    await waitForPolling(client, taskQueue, first);
+
+    // The create cannot complete while no worker runs: keep the promise and await it after the restart.
+    let settled = false;
+    const create: Promise<LightMyRequestResponse> = (async () => {
+      try {
+        return await app.inject({
+          method: 'POST',
+          url: '/plans',
+          headers: { authorization: `Bearer ${token}`, 'idempotency-key': `crash-${planId}` },
+          payload: draft(planId),
+        });
+      } finally {
+        settled = true;
+      }
+    })();
+    // Should anything below fail first, the rejection is reported by the failing assertion, not as unhandled.
+    create.catch(() => undefined);
+
+    // The worker dies by its own SIGKILL right after the first append commits.
+    const exit = await within(first.exited, 20_000, () => `the worker to kill itself after the commit\n${first.output()}`);
+    expect(exit, first.output()).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(existsSync(faultFile)).toBe(true);
+    expect(settled).toBe(false);
+
+    // The commit happened: the event is in the log, once, with its projection.
+    const committed = await readStream(database.db, planId);
+    expect(committed.map((e) => e.type)).toEqual(['PlanDrafted']);
+    expect((await getPlanRow(database.db, planId))?.version).toBe(1);
+
+    // Restart without the fault. Temporal retries the append after its start-to-close timeout; the retry
+    // finds the events recorded, writes nothing, and the create answers.
+    const second = startWorker();
+    await waitForPolling(client, taskQueue, second);
+    expect(settled).toBe(false);
+    const created = await within(create, 45_000, () => `the create to answer after the restart\n${second.output()}`);
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json()).toMatchObject({ planId, version: 1, status: 'draft', events: [{ type: 'PlanDrafted', version: 1 }] });
+
+    // No event twice, the chain intact, the projection untouched by the retry.
+    const afterRetry = await readStream(database.db, planId);
+    expect(afterRetry.map((e) => e.type)).toEqual(['PlanDrafted']);
+    expect(afterRetry[0]!.eventId).toBe(committed[0]!.eventId);
+    expect(afterRetry[0]!.hash).toBe(committed[0]!.hash);
+    expect(verifyChain(afterRetry)).toBeNull();
+    expect((await getPlanRow(database.db, planId))?.version).toBe(1);
+
+    // Temporal saw the first attempt time out and a second attempt complete.
+    const history = await client.workflow.getHandle(planWorkflowId(planId)).fetchHistory();
+    const attempts = (history.events ?? []).flatMap((e) => (e.activityTaskStartedEventAttributes?.attempt ? [e.activityTaskStartedEventAttributes.attempt] : []));
+    expect(Math.max(...attempts)).toBeGreaterThan(1);
+
+    // The plan goes on: the next command, through the restarted worker.
+    const next = await within(
+      app.inject({ method: 'POST', url: `/plans/${planId}/consent-request`, headers: { authorization: `Bearer ${token}`, 'idempotency-key': `consent-${planId}` } }),
+      20_000,
+      () => `the consent request\n${second.output()}`,
+    );
+    expect(next.statusCode, next.body).toBe(200);
+    expect(next.json()).toMatchObject({ planId, version: 2, status: 'awaiting_consent', events: [{ type: 'ConsentRequested', version: 2 }] });
+
+    // Projections equal a rebuild: folding the whole log gives exactly the projected row.
+    const events = await readStream(database.db, planId);
+    expect(events.map((e) => e.type)).toEqual(['PlanDrafted', 'ConsentRequested']);
+    expect(new Set(events.map((e) => e.eventId)).size).toBe(events.length);
+    expect(verifyChain(events)).toBeNull();
+    const row = await getPlanRow(database.db, planId);
+    expect(row?.version).toBe(2);
+    const rebuilt = JSON.parse(JSON.stringify(foldRecorded(initialState(), events))) as unknown;
+    expect(row?.state).toEqual(rebuilt);
+    expect(second.child.exitCode).toBeNull();
+  });
+});
