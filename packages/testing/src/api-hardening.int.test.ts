@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { preparerOf, SCHOOL_A, SCHOOL_B, startTestStack, type TestStack } from './stack.js';
+import { MUNI_A, MUNI_B, preparerOf, SCHOOL_A, SCHOOL_B, startTestStack, type TestStack } from './stack.js';
 import { SEMESTER_NOW, TODAY } from './workflow-driver.js';
 
 let stack: TestStack;
@@ -43,14 +43,14 @@ beforeAll(async () => {
   Object.assign(tokens, {
     preparerA: stack.token(preparerOf(SCHOOL_A)),
     directorA: stack.token({ sub: 'director-a', role: 'school_director', ...SCHOOL_A }),
-    muniA: stack.token({ sub: 'coord-a', role: 'municipality_coordinator', municipality: 'muni-a', partner: 'muni-a' }),
-    financeA: stack.token({ sub: 'finance-a', role: 'finance', partner: 'muni-a' }),
+    muniA: stack.token({ sub: 'coord-a', role: 'municipality_coordinator', municipality: MUNI_A, partner: MUNI_A }),
+    financeA: stack.token({ sub: 'finance-a', role: 'finance', partner: MUNI_A }),
     national: stack.token({ sub: 'ikvd', role: 'national_coordinator' }),
     auditor: stack.token({ sub: 'auditor', role: 'auditor' }),
     preparerB: stack.token(preparerOf(SCHOOL_B)),
     directorB: stack.token({ sub: 'director-b', role: 'school_director', ...SCHOOL_B }),
-    muniB: stack.token({ sub: 'coord-b', role: 'municipality_coordinator', municipality: 'muni-b', partner: 'muni-b' }),
-    financeB: stack.token({ sub: 'finance-b', role: 'finance', partner: 'muni-b' }),
+    muniB: stack.token({ sub: 'coord-b', role: 'municipality_coordinator', municipality: MUNI_B, partner: MUNI_B }),
+    financeB: stack.token({ sub: 'finance-b', role: 'finance', partner: MUNI_B }),
   });
   // School A's plan, approved, with one submitted claim and a budget: every kind of object exists.
   planA = (
@@ -76,7 +76,7 @@ beforeAll(async () => {
     amountCents: 900,
     documentRefs: ['r-1'],
   });
-  await ok('PUT', tokens.financeA!, `/budgets/muni-a/${encodeURIComponent(SEMESTER_NOW)}`, { allocatedCents: 100_000 });
+  await ok('PUT', tokens.financeA!, `/budgets/${MUNI_A}/${encodeURIComponent(SEMESTER_NOW)}`, { allocatedCents: 100_000 });
   await ok('PUT', tokens.preparerA!, '/learners/L-matrix/identity', { givenName: 'Anna', familyName: 'Bērziņa', personalCode: '010110-12345', birthDate: '2010-01-01' });
   for (let i = 0; i < 100 && (await call('GET', tokens.financeA!, `/claims/${planA}/${CLAIM}`)).statusCode !== 200; i++) {
     await new Promise((r) => setTimeout(r, 50));
@@ -99,7 +99,7 @@ function urlFor(path: string): string {
     .replace('{planId}', planA)
     .replace('{claimId}', CLAIM)
     .replace('{consultationId}', 'c1')
-    .replace('{partnerId}', 'muni-a')
+    .replace('{partnerId}', MUNI_A)
     .replace('{semester}', encodeURIComponent(SEMESTER_NOW))
     .replace('{learnerRef}', 'L-matrix');
 }
@@ -146,7 +146,7 @@ describe('tenancy matrix: every route × every role of another school or partner
     for (const who of ['financeA', 'national', 'auditor', 'preparerA', 'muniA']) {
       expect((await call('GET', tokens[who]!, `/claims/${planA}/${CLAIM}`)).statusCode, who).toBe(200);
     }
-    expect((await call('GET', tokens.financeA!, `/budgets/muni-a/${encodeURIComponent(SEMESTER_NOW)}`)).statusCode).toBe(200);
+    expect((await call('GET', tokens.financeA!, `/budgets/${MUNI_A}/${encodeURIComponent(SEMESTER_NOW)}`)).statusCode).toBe(200);
   });
 });
 

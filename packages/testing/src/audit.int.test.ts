@@ -26,7 +26,7 @@ import {
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './audit-cli.js';
-import { startTestStack, type TestStack } from './stack.js';
+import { MUNI_A, startTestStack, type TestStack } from './stack.js';
 import { DIRECTOR, FINANCE, fastConfig, PlanDriver, PREPARER, SEMESTER_NOW, setBudget, TODAY } from './workflow-driver.js';
 
 let stack: TestStack;
@@ -72,7 +72,7 @@ beforeAll(async () => {
   key = (await loadOrCreateCheckpointKey(path.join(workDir, 'checkpoint-key.pem'))).key;
 
   // The whole lifecycle, with what the API said after every step.
-  await setBudget(stack, 'muni-a', SEMESTER_NOW, 1_000_000);
+  await setBudget(stack, MUNI_A, SEMESTER_NOW, 1_000_000);
   planA = await PlanDriver.start(stack, { config: fastConfig({ semesterEndsInMs: 5_000 }) });
   await snapshot('drafted');
   await planA.send(PREPARER, { type: 'RequestConsent', data: {} });
@@ -162,7 +162,7 @@ describe("a plan's history", () => {
   });
 
   it('is for auditors only, and names a malformed instant', async () => {
-    const preparer = { authorization: `Bearer ${stack.token({ sub: 'p', role: 'preparer', school: 'school-a', municipality: 'muni-a', partner: 'muni-a', partnerType: 'municipality' })}` };
+    const preparer = { authorization: `Bearer ${stack.token({ sub: 'p', role: 'preparer', school: 'school-a', municipality: MUNI_A, partner: MUNI_A, partnerType: 'municipality' })}` };
     const denied = await stack.app.inject({ method: 'GET', url: `/audit/plans/${planA.planId}/events`, headers: preparer });
     expect(denied.statusCode).toBe(403);
     expect(denied.headers['content-type']).toMatch(/application\/problem\+json/);

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { readStream } from '@iap/db';
 import { claimStreamId } from '@iap/messages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { preparerOf, SCHOOL_A, SCHOOL_B, startTestStack, type TestStack } from './stack.js';
+import { MUNI_A, MUNI_B, preparerOf, SCHOOL_A, SCHOOL_B, startTestStack, type TestStack } from './stack.js';
 import { SEMESTER_NOW, TODAY } from './workflow-driver.js';
 
 let stack: TestStack;
@@ -15,10 +15,10 @@ beforeAll(async () => {
   Object.assign(tok, {
     preparer: stack.token(preparerOf(SCHOOL_A)),
     director: stack.token({ sub: 'director-a', role: 'school_director', ...SCHOOL_A }),
-    muni: stack.token({ sub: 'coord-a', role: 'municipality_coordinator', municipality: 'muni-a', partner: 'muni-a' }),
+    muni: stack.token({ sub: 'coord-a', role: 'municipality_coordinator', municipality: MUNI_A, partner: MUNI_A }),
     national: stack.token({ sub: 'ikvd', role: 'national_coordinator' }),
-    finance: stack.token({ sub: 'finance-a', role: 'finance', partner: 'muni-a' }),
-    financeB: stack.token({ sub: 'finance-b', role: 'finance', partner: 'muni-b' }),
+    finance: stack.token({ sub: 'finance-a', role: 'finance', partner: MUNI_A }),
+    financeB: stack.token({ sub: 'finance-b', role: 'finance', partner: MUNI_B }),
     auditor: stack.token({ sub: 'auditor', role: 'auditor' }),
   });
 });
@@ -85,7 +85,7 @@ const queueStatus = async (planId: string, claimId: string) =>
 describe('claims and budgets', () => {
   it('walks a claim through the queue: submitted, verified, approved in part, paid; the budget follows', async () => {
     const planId = await approvedPlan();
-    await ok('PUT', tok.finance, budgetUrl('muni-a'), { allocatedCents: 1_000_000 });
+    await ok('PUT', tok.finance, budgetUrl(MUNI_A), { allocatedCents: 1_000_000 });
     await claim(planId, 'k1', 4_000);
     expect(await queueStatus(planId, 'k1')).toBe('submitted');
 
@@ -97,15 +97,15 @@ describe('claims and budgets', () => {
     expect(noReason.statusCode).toBe(422);
     await ok('POST', tok.finance, `/claims/${planId}/k1/approval`, { approvedCents: 3_000, reason: 'one ticket was for a weekend' });
     expect(await queueStatus(planId, 'k1')).toBe('approved');
-    expect(await ok('GET', tok.finance, budgetUrl('muni-a'))).toMatchObject({ allocatedCents: 1_000_000, approvedCents: 3_000, paidCents: 0, remainingCents: 997_000 });
+    expect(await ok('GET', tok.finance, budgetUrl(MUNI_A))).toMatchObject({ allocatedCents: 1_000_000, approvedCents: 3_000, paidCents: 0, remainingCents: 997_000 });
 
     await ok('POST', tok.finance, `/claims/${planId}/k1/payment`, { paidOn: TODAY, paymentRef: 'PO-2026-0001' });
     const paid = await ok('GET', tok.finance, `/claims/${planId}/k1`);
     expect(paid).toMatchObject({ status: 'paid', amountCents: 4_000, approvedCents: 3_000, paidCents: 3_000, paymentRef: 'PO-2026-0001' });
-    expect(await ok('GET', tok.finance, budgetUrl('muni-a'))).toMatchObject({ approvedCents: 3_000, paidCents: 3_000 });
+    expect(await ok('GET', tok.finance, budgetUrl(MUNI_A))).toMatchObject({ approvedCents: 3_000, paidCents: 3_000 });
 
     // A budget cannot be cut below what is already approved.
-    const cut = await call('PUT', tok.finance, budgetUrl('muni-a'), { allocatedCents: 2_000 });
+    const cut = await call('PUT', tok.finance, budgetUrl(MUNI_A), { allocatedCents: 2_000 });
     expect(cut.statusCode).toBe(422);
     expect(cut.json().code).toBe('budget.below_approved');
 
@@ -113,15 +113,15 @@ describe('claims and budgets', () => {
     expect((await call('GET', tok.financeB, `/claims/${planId}/k1`)).statusCode).toBe(404);
     expect((await call('POST', tok.preparer, `/claims/${planId}/k1/verification`, {})).statusCode).toBe(403);
     expect((await call('POST', tok.auditor, `/claims/${planId}/k1/verification`, {})).statusCode).toBe(403);
-    expect((await call('PUT', tok.preparer, budgetUrl('muni-a'), { allocatedCents: 5 })).statusCode).toBe(404);
+    expect((await call('PUT', tok.preparer, budgetUrl(MUNI_A), { allocatedCents: 5 })).statusCode).toBe(404);
   });
 
   it('never approves past the budget, however many approvals arrive at once', async () => {
-    await ok('PUT', tok.national, budgetUrl('muni-b'), { allocatedCents: 20_500 });
+    await ok('PUT', tok.national, budgetUrl(MUNI_B), { allocatedCents: 20_500 });
     // muni-b's own school and plan: 50 claims of 1,000 cents, all verified.
     const preparerB = stack.token(preparerOf(SCHOOL_B));
     const directorB = stack.token({ sub: 'director-b', role: 'school_director', ...SCHOOL_B });
-    const muniB = stack.token({ sub: 'coord-b', role: 'municipality_coordinator', municipality: 'muni-b', partner: 'muni-b' });
+    const muniB = stack.token({ sub: 'coord-b', role: 'municipality_coordinator', municipality: MUNI_B, partner: MUNI_B });
     const created = await ok('POST', preparerB, '/plans', {
       learnerRef: 'L-budget',
       semester: SEMESTER_NOW,
@@ -171,7 +171,7 @@ describe('claims and budgets', () => {
       expect(r.statusCode).toBe(422);
       expect(r.json().code).toBe('claim.budget_exceeded');
     }
-    expect(await ok('GET', financeB, budgetUrl('muni-b'))).toMatchObject({ allocatedCents: 20_500, approvedCents: 20_000, remainingCents: 500 });
+    expect(await ok('GET', financeB, budgetUrl(MUNI_B))).toMatchObject({ allocatedCents: 20_500, approvedCents: 20_000, remainingCents: 500 });
     // The log agrees: exactly 20 ClaimApproved events, and a refused claim is still waiting, untouched.
     let approvals = 0;
     for (const id of ids) approvals += (await readStream(stack.db, claimStreamId(planId, id))).filter((e) => e.type === 'ClaimApproved').length;
@@ -180,11 +180,11 @@ describe('claims and budgets', () => {
 
   it('pays a claim once: a second payment, even at the same moment, is refused', async () => {
     const planId = await approvedPlan();
-    await call('PUT', tok.finance, budgetUrl('muni-a'), { allocatedCents: 2_000_000 });
+    await call('PUT', tok.finance, budgetUrl(MUNI_A), { allocatedCents: 2_000_000 });
     await claim(planId, 'p1', 1_500);
     await ok('POST', tok.finance, `/claims/${planId}/p1/verification`, {});
     await ok('POST', tok.finance, `/claims/${planId}/p1/approval`, { approvedCents: 1_500 });
-    const before = await ok('GET', tok.finance, budgetUrl('muni-a'));
+    const before = await ok('GET', tok.finance, budgetUrl(MUNI_A));
     const [a, b] = await Promise.all([
       call('POST', tok.finance, `/claims/${planId}/p1/payment`, { paidOn: TODAY, paymentRef: 'PO-A' }),
       call('POST', tok.finance, `/claims/${planId}/p1/payment`, { paidOn: TODAY, paymentRef: 'PO-B' }),
@@ -192,7 +192,7 @@ describe('claims and budgets', () => {
     expect([a.statusCode, b.statusCode].sort(), a.body + b.body).toEqual([200, 409]);
     const events = await readStream(stack.db, claimStreamId(planId, 'p1'));
     expect(events.filter((e) => e.type === 'ClaimPaid')).toHaveLength(1);
-    const after = await ok('GET', tok.finance, budgetUrl('muni-a'));
+    const after = await ok('GET', tok.finance, budgetUrl(MUNI_A));
     expect(after.paidCents - before.paidCents).toBe(1_500);
     // Later, the finished claim answers every further step with 409 and stays paid once.
     const later = await call('POST', tok.finance, `/claims/${planId}/p1/payment`, { paidOn: TODAY, paymentRef: 'PO-C' });

@@ -5,7 +5,7 @@ import { readStream, verifyChain } from '@iap/db';
 import { planWorkflowId } from '@iap/messages';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { preparerOf, SCHOOL_A, SCHOOL_B, startTestStack, type TestStack } from './stack.js';
+import { MUNI_A, preparerOf, SCHOOL_A, SCHOOL_B, startTestStack, type TestStack } from './stack.js';
 import { SEMESTER_NOW } from './workflow-driver.js';
 
 let stack: TestStack;
@@ -78,8 +78,8 @@ describe('POST /plans then GET /plans/:id', () => {
       status: 'draft',
       learnerRef: 'L-0001',
       schoolId: 'school-a',
-      municipalityId: 'muni-a',
-      partner: { type: 'municipality', id: 'muni-a' },
+      municipalityId: MUNI_A,
+      partner: { type: 'municipality', id: MUNI_A },
       semester: SEMESTER_NOW,
     });
     expect(read.json().state.measures).toHaveLength(1);

@@ -7,10 +7,10 @@ import { DEFAULT_DOMAIN_CONFIG } from '@iap/domain';
 import { planWorkflowId } from '@iap/messages';
 import type { TokenSubject } from '@iap/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { preparerOf, SCHOOL_A, SCHOOL_B, startTestStack, type TestStack } from './stack.js';
+import { MUNI_A, MUNI_B, preparerOf, SCHOOL_A, SCHOOL_B, startTestStack, type TestStack } from './stack.js';
 
 /** A state vocational school in muni-a's territory: its own partner, no municipal approval level. */
-const SCHOOL_V = { school: 'school-v', municipality: 'muni-a', partner: 'voc-v', partnerType: 'state_vocational' } as const;
+const SCHOOL_V = { school: 'school-v', municipality: MUNI_A, partner: 'voc-v', partnerType: 'state_vocational' } as const;
 
 const TODAY = new Date().toISOString().slice(0, 10);
 
@@ -46,10 +46,10 @@ beforeAll(async () => {
   Object.assign(tokens, {
     preparerA: t(preparerOf(SCHOOL_A)),
     directorA: t({ sub: 'director-a', role: 'school_director', ...SCHOOL_A }),
-    coordinatorA: t({ sub: 'coordinator-muni-a', role: 'municipality_coordinator', municipality: 'muni-a', partner: 'muni-a' }),
+    coordinatorA: t({ sub: 'coordinator-muni-a', role: 'municipality_coordinator', municipality: MUNI_A, partner: MUNI_A }),
     national: t({ sub: 'ikvd-1', role: 'national_coordinator' }),
     auditor: t({ sub: 'auditor-1', role: 'auditor' }),
-    financeA: t({ sub: 'finance-muni-a', role: 'finance', partner: 'muni-a' }),
+    financeA: t({ sub: 'finance-muni-a', role: 'finance', partner: MUNI_A }),
     preparerB: t(preparerOf(SCHOOL_B)),
     preparerV: t({ sub: 'preparer-v', role: 'preparer', ...SCHOOL_V }),
     directorV: t({ sub: 'director-v', role: 'school_director', ...SCHOOL_V }),
@@ -413,7 +413,7 @@ describe('GET /plans', () => {
     expect(idsOf(await list(tokens.national, `semester=${S1}&status=awaiting_consent`))).toEqual(ids.v);
     expect((await list(tokens.national, `semester=${S1}&status=draft`)).items).toHaveLength(5);
     expect(idsOf(await list(tokens.national, `semester=${S1}&schoolId=school-b`))).toEqual([...ids.b!].sort());
-    expect(idsOf(await list(tokens.national, `semester=${S1}&municipalityId=muni-b`))).toEqual([...ids.b!].sort());
+    expect(idsOf(await list(tokens.national, `semester=${S1}&municipalityId=${MUNI_B}`))).toEqual([...ids.b!].sort());
     const item = (await list(tokens.national, `semester=${S1}&schoolId=school-v`)).items[0]!;
     expect(item).toMatchObject({ planId: ids.v![0], schoolId: 'school-v', status: 'awaiting_consent', partner: { type: 'state_vocational', id: 'voc-v' } });
   });

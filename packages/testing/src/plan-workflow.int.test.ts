@@ -6,7 +6,7 @@ import { claimWorkflowId, SA } from '@iap/messages';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordFixture } from './fixtures.js';
-import { startTestStack, type TestStack } from './stack.js';
+import { MUNI_A, startTestStack, type TestStack } from './stack.js';
 import { DIRECTOR, FINANCE, fastConfig, MUNI, NATIONAL, PlanDriver, PREPARER, SEMESTER_NOW, setBudget, TODAY } from './workflow-driver.js';
 
 let stack: TestStack;
@@ -54,15 +54,15 @@ describe('plan workflow', () => {
 
     // The claim runs in its own workflow; finance works it within the partner's budget; the plan hears
     // of every outcome.
-    await setBudget(stack, 'muni-a', SEMESTER_NOW, 1_000_000);
+    await setBudget(stack, MUNI_A, SEMESTER_NOW, 1_000_000);
     await p.claim('k1', FINANCE, { type: 'VerifyDocuments', data: {} });
     await p.claim('k1', FINANCE, { type: 'ApproveClaim', data: { approvedCents: 2000, reason: 'one ticket was not for school travel' } });
     await p.claim('k1', FINANCE, { type: 'PayClaim', data: { paidOn: TODAY, paymentRef: 'PAY-0001' } });
     const paid = await p.waitFor((s) => s.status !== 'none' && s.claims.some((c) => c.claimId === 'k1' && c.status === 'paid'));
     expect(paid.status === 'none' ? null : paid.claims[0]).toMatchObject({ approvedCents: 2000, paidCents: 2000, paymentRef: 'PAY-0001' });
     const claimRow = await stack.db.selectFrom('claims').selectAll().where('plan_id', '=', p.planId).executeTakeFirstOrThrow();
-    expect(claimRow).toMatchObject({ claim_id: 'k1', status: 'paid', partner_id: 'muni-a', school_id: 'school-a', semester: SEMESTER_NOW });
-    const budget = await stack.db.selectFrom('budgets').selectAll().where('partner_id', '=', 'muni-a').where('semester', '=', SEMESTER_NOW).executeTakeFirstOrThrow();
+    expect(claimRow).toMatchObject({ claim_id: 'k1', status: 'paid', partner_id: MUNI_A, school_id: 'school-a', semester: SEMESTER_NOW });
+    const budget = await stack.db.selectFrom('budgets').selectAll().where('partner_id', '=', MUNI_A).where('semester', '=', SEMESTER_NOW).executeTakeFirstOrThrow();
     expect(budget).toMatchObject({ allocated_cents: '1000000', approved_cents: '2000', paid_cents: '2000' });
 
     // Deletion is refused once money was used.

@@ -146,7 +146,15 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   };
 }
 
+/**
+ * Partner and municipality ids unique to this test file: budgets are entity workflows keyed by partner and
+ * semester, and test files run at the same time on one Temporal server, so shared ids would collide.
+ */
+const RUN = randomUUID().slice(0, 8);
+export const MUNI_A = `muni-a-${RUN}`;
+export const MUNI_B = `muni-b-${RUN}`;
+
 /** Identities of one municipal partner's school, and of another school elsewhere, for scope tests. */
-export const SCHOOL_A = { school: 'school-a', municipality: 'muni-a', partner: 'muni-a', partnerType: 'municipality' } as const;
-export const SCHOOL_B = { school: 'school-b', municipality: 'muni-b', partner: 'muni-b', partnerType: 'municipality' } as const;
+export const SCHOOL_A = { school: 'school-a', municipality: MUNI_A, partner: MUNI_A, partnerType: 'municipality' } as const;
+export const SCHOOL_B = { school: 'school-b', municipality: MUNI_B, partner: MUNI_B, partnerType: 'municipality' } as const;
 export const preparerOf = (s: typeof SCHOOL_A | typeof SCHOOL_B, sub = `preparer-${s.school}`): TokenSubject => ({ sub, role: 'preparer', ...s });

@@ -31,6 +31,7 @@ import {
 } from '@iap/messages';
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import type { TestStack } from './stack.js';
+import { MUNI_A } from './stack.js';
 
 export const SEMESTER_NOW = semesterOf(new Date().toISOString());
 export const TODAY = new Date().toISOString().slice(0, 10);
@@ -79,8 +80,8 @@ export function draftCommand(planId: string, partnerType: 'municipality' | 'stat
       planId,
       learnerRef: `L-${planId.slice(0, 8)}`,
       schoolId: 'school-a',
-      municipalityId: 'muni-a',
-      partner: { type: partnerType, id: partnerType === 'municipality' ? 'muni-a' : 'voc-school-a' },
+      municipalityId: MUNI_A,
+      partner: { type: partnerType, id: partnerType === 'municipality' ? MUNI_A : 'voc-school-a' },
       semester: SEMESTER_NOW,
       grade: 9,
       risks: [
