@@ -49,6 +49,18 @@ if [[ ! -x "$TEMPORAL_BIN" || ! -x "$TEMPORAL_TEST_SERVER_BIN" ]]; then
 fi
 export TEMPORAL_BIN TEMPORAL_TEST_SERVER_BIN
 
+# schemathesis (PyPI), the outside OpenAPI fuzzer the test suite runs against the live API.
+SCHEMATHESIS_VERSION="4.32.5"
+if [[ "${IAP_SKIP_SCHEMATHESIS:-}" != "1" && ! -f "$TOOLS/schemathesis/.installed-$SCHEMATHESIS_VERSION" ]]; then
+  PY="$(command -v python3 || command -v python || true)"
+  if [[ -n "$PY" ]]; then
+    log "installing schemathesis $SCHEMATHESIS_VERSION from PyPI into .tools/schemathesis"
+    rm -rf "$TOOLS/schemathesis"
+    "$PY" -m pip install --quiet --disable-pip-version-check --no-input --target "$TOOLS/schemathesis" "schemathesis==$SCHEMATHESIS_VERSION" >&2 \
+      && touch "$TOOLS/schemathesis/.installed-$SCHEMATHESIS_VERSION"
+  fi
+fi
+
 cd "$ROOT"
 stamp="$ROOT/node_modules/.iap-install-stamp"
 if [[ ! -f "$stamp" || "$ROOT/pnpm-lock.yaml" -nt "$stamp" ]]; then

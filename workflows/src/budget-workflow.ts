@@ -40,7 +40,11 @@ export async function budgetWorkflow(input: BudgetWorkflowInput): Promise<void> 
           allocatedCents: state.status === 'allocated' ? state.allocatedCents : 0,
         };
       }),
-    { validator: (env: BudgetCommandEnvelope) => void decide(env) },
+    {
+      validator: (env: BudgetCommandEnvelope) => {
+        if (!lock.busy) decide(env);
+      },
+    },
   );
 
   // Lives as long as the budget may change; a fresh run carries the state when history grows.

@@ -70,7 +70,13 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
       log.info('command accepted', { planId: input.planId, command: env.command.type, requestId: env.meta.requestId, version: result.version });
       return result;
     },
-    { validator: (env: CommandEnvelope) => void decideOrRefuse(env) },
+    {
+      // While another command is being recorded the state is about to change (its projection row may
+      // already show the new status): judge this one after it, under the lock, rather than now.
+      validator: (env: CommandEnvelope) => {
+        if (!lock.busy) decideOrRefuse(env);
+      },
+    },
   );
 
   // One command at a time (the lock): the state may have moved since a validator ran, so run() decides again.

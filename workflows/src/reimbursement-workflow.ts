@@ -79,10 +79,10 @@ export async function reimbursementWorkflow(input: ReimbursementWorkflowInput): 
   }
 
   setHandler(claimCommandUpdate, (env: ClaimCommandEnvelope) => run(env.command, env.meta), {
-    // Right after the plan started this workflow its claim may still be being recorded; the handler
-    // waits for that under the lock and decides then.
+    // Right after the plan started this workflow its claim may still be being recorded, or another step
+    // is: the handler waits for that under the lock and decides then.
     validator: (env: ClaimCommandEnvelope) => {
-      if (state.status !== 'none') decide(env.command, env.meta);
+      if (state.status !== 'none' && !lock.busy) decide(env.command, env.meta);
     },
   });
 

@@ -10,4 +10,6 @@ export * from './admin.js';
 export * from './projections/claims.js';
 export * from './projections/budgets.js';
 export * from './audit/index.js';
+export * from './projector/index.js';
+export * from './reports/index.js';
 export * from './identity.js';

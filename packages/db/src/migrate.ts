@@ -6,6 +6,7 @@ import * as m0001 from './migrations/2026_11_23_0001_event_log.js';
 import * as m0002 from './migrations/2026_11_23_0002_plans_projection.js';
 import * as m0003 from './migrations/2026_11_23_0003_claims_projection.js';
 import * as m0004 from './migrations/2026_11_23_0004_app_role.js';
+import * as m0200 from './migrations/2026_11_23_0200_report_projections.js';
 import * as m0100 from './migrations/2026_11_23_0100_chain_checkpoints.js';
 import * as m0005 from './migrations/2026_11_23_0005_budgets.js';
 import * as m0006 from './migrations/2026_11_23_0006_learner_identity.js';
@@ -15,6 +16,7 @@ export const migrations: Record<string, Migration> = {
   '2026_11_23_0002_plans_projection': m0002,
   '2026_11_23_0003_claims_projection': m0003,
   '2026_11_23_0004_app_role': m0004,
+  '2026_11_23_0200_report_projections': m0200,
   '2026_11_23_0100_chain_checkpoints': m0100,
   '2026_11_23_0005_budgets': m0005,
   '2026_11_23_0006_learner_identity': m0006,

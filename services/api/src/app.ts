@@ -23,6 +23,7 @@ import { financeRoutes } from './routes/finance.js';
 import { learnerRoutes } from './routes/learners.js';
 import { planCommandRoutes } from './routes/plan-commands.js';
 import { planRoutes } from './routes/plans.js';
+import { reportRoutes } from './routes/reports.js';
 
 export interface AppDeps {
   readonly db: Kysely<Database>;
@@ -122,5 +123,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(auditRoutes, { db: deps.db, temporal: deps.temporal });
   await app.register(financeRoutes, { db: deps.db, plans });
   await app.register(learnerRoutes, { db: deps.db, identityKey: deps.identityKey });
+  await app.register(reportRoutes, { db: deps.db });
   return app as unknown as FastifyInstance;
 }

@@ -63,4 +63,6 @@ export class HttpProblem extends Error {
 
 /** Responses every route may give, for the OpenAPI document. */
 export const problemResponses = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((s) => [s, { $ref: 'Problem#', description: TITLES[s] ?? 'Error' }]));
+  Object.fromEntries(
+    statuses.map((s) => [s, { description: TITLES[s] ?? 'Error', content: { 'application/problem+json': { schema: { $ref: 'Problem#' } } } }]),
+  );

@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     logger,
     domainConfig: loadDomainConfig(),
     ...(process.env.IAP_RATE_LIMIT ? { rateLimitPerMinute: Number(process.env.IAP_RATE_LIMIT) } : {}),
+    ...(process.env.IAP_COMMAND_TIMEOUT_MS ? { commandTimeoutMs: Number(process.env.IAP_COMMAND_TIMEOUT_MS) } : {}),
   });
   await app.listen({ host: config.host, port: config.port });
 

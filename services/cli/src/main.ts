@@ -5,6 +5,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { createDb, migrateToLatest, pendingMigrations, pingDb } from '@iap/db';
 import { connectTemporal, loadConfig, loadOrCreateJwtSecret, pingTemporal, signToken } from '@iap/runtime';
 import { REPO_ROOT } from '@iap/infra';
+import { register as registerProjectionCommands } from './commands/projections.js';
+import { register as registerSimulateCommand } from './commands/simulate.js';
 import { registerAuditCommands } from './commands/audit.js';
 
 const config = loadConfig(process.env, REPO_ROOT);
@@ -94,6 +96,8 @@ program
   });
 
 registerAuditCommands(program, { config, databaseUrl, temporalAddress });
+registerProjectionCommands(program);
+registerSimulateCommand(program);
 program.parseAsync().catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : err);
   process.exit(1);

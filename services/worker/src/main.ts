@@ -1,7 +1,7 @@
 // The worker process: `node services/worker/dist/main.js`. Reads DATABASE_URL and TEMPORAL_ADDRESS.
 
 import { existsSync, writeFileSync } from 'node:fs';
-import { createDb } from '@iap/db';
+import { createDb, startProjector } from '@iap/db';
 import { createLogger, loadConfig, requireConnections } from '@iap/runtime';
 import { NativeConnection } from '@temporalio/worker';
 import { createPlanWorker, installRuntimeLogger } from './worker.js';
@@ -50,8 +50,12 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => stop('SIGTERM'));
   // The launcher keeps an IPC channel open: when it dies without a signal, stop instead of lingering.
   process.once('disconnect', () => stop('parent gone'));
-  logger.info({ taskQueue: config.taskQueue, namespace: config.temporalNamespace }, 'worker started');
+  // The report projections follow the event log in commit order (several workers may run it: one batch
+  // at a time holds the lock). IAP_PROJECTOR=off leaves it to a separate `iap project --follow`.
+  const projector = process.env.IAP_PROJECTOR === 'off' ? null : startProjector({ db, logger, intervalMs: Number(process.env.IAP_PROJECTOR_INTERVAL_MS ?? 500) });
+  logger.info({ taskQueue: config.taskQueue, namespace: config.temporalNamespace, projector: projector !== null }, 'worker started');
   await worker.run();
+  await projector?.stop();
   await connection.close();
   await db.destroy();
   logger.info('worker stopped');
