@@ -5,6 +5,7 @@
 import { semesterEndsAt, type DomainConfig } from '../config.js';
 import { compareInstants, type Instant } from '../dates.js';
 import type { PlanCommand } from './commands.js';
+import { LIVE_STATUSES } from './decider.js';
 import type { PlanState } from './state.js';
 
 export interface Deadline {
@@ -12,16 +13,7 @@ export interface Deadline {
   readonly command: PlanCommand;
 }
 
-const BEFORE_SEMESTER_END: ReadonlySet<PlanState['status']> = new Set([
-  'draft',
-  'awaiting_consent',
-  'in_approval',
-  'returned',
-  'approved',
-  'in_implementation',
-  'in_revision',
-  'suspended',
-]);
+const BEFORE_SEMESTER_END: ReadonlySet<PlanState['status']> = new Set(LIVE_STATUSES);
 
 /** The earliest deadline the plan's state has, or null when nothing is waiting for time to pass. */
 export function nextDeadline(state: PlanState, config: DomainConfig): Deadline | null {

@@ -69,8 +69,8 @@ export interface DecideContext {
 
 export type { EventMeta } from './evolve.js';
 
-/** Statuses in which the plan may still change before the semester ends. */
-const LIVE: readonly DeletableStatus[] = [
+/** Statuses in which the plan may still change before the semester ends (and waits for it to end). */
+export const LIVE_STATUSES: readonly DeletableStatus[] = [
   'draft',
   'awaiting_consent',
   'in_approval',
@@ -178,7 +178,7 @@ export function decide(command: PlanCommand, state: PlanState, ctx: DecideContex
       return [{ type: 'PlanResumed', data: { reason: optionalText(command.data.reason), by: ctx.actor.id } }];
     }
     case 'DeletePlan': {
-      requireStatus(command.type, state.status, LIVE);
+      requireStatus(command.type, state.status, LIVE_STATUSES);
       const s = state as ExistingPlan;
       const reason = requireText(command.data.reason, 'data.reason', 'a reason for deletion', 'plan.reason_required');
       if (moneyUsed(s)) {
@@ -199,7 +199,7 @@ export function decide(command: PlanCommand, state: PlanState, ctx: DecideContex
       return [{ type: 'PlanDeleted', data: { reason, deletedFrom: state.status, by: ctx.actor.id } }];
     }
     case 'EndSemester': {
-      requireStatus(command.type, state.status, LIVE);
+      requireStatus(command.type, state.status, LIVE_STATUSES);
       const s = state as ExistingPlan;
       requireDue(ctx.now, semesterEndsAt(s.semester, ctx.config), 'the semester end');
       if (s.approvedRevision === null) {
