@@ -232,6 +232,26 @@ describe('learner identity and erasure', () => {
   });
 });
 
+describe('the same request twice at once', () => {
+  it('with one Idempotency-Key (one Temporal Update id) writes one event and gives both callers the same answer', async () => {
+    const planId = (
+      await ok('POST', tokens.preparerA!, '/plans', {
+        learnerRef: 'L-twice',
+        semester: SEMESTER_NOW,
+        grade: 4,
+        risks: [{ riskId: 'r1', type: 'learning', factor: 'reading', note: '' }],
+        measures: [{ measureId: 'm1', kind: 'consultation', riskIds: ['r1'], justification: 'reading lessons', providerType: 'teacher', plannedMinutes: 60 }],
+      })
+    ).planId as string;
+    const send = () => call('POST', tokens.preparerA!, `/plans/${planId}/consent-request`, {}, { 'idempotency-key': 'consent-twice' });
+    const [a, b] = await Promise.all([send(), send()]);
+    expect([a.statusCode, b.statusCode]).toEqual([200, 200]);
+    expect(a.json()).toEqual(b.json());
+    const events = await stack.db.selectFrom('events').select('event_type').where('stream_id', '=', planId).orderBy('stream_version').execute();
+    expect(events.map((e) => e.event_type)).toEqual(['PlanDrafted', 'ConsentRequested']);
+  });
+});
+
 describe('rate limiting', () => {
   it('answers 429 problem+json with Retry-After once a token exceeds its limit', async () => {
     const app = await stack.buildApp({ rateLimitPerMinute: 3 });
