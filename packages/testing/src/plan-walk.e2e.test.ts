@@ -7,7 +7,7 @@ import { fastConfig, SEMESTER_NOW, TODAY } from './workflow-driver.js';
 
 let stack: TestStack;
 let base = '';
-const SEMESTER_ENDS_IN_MS = 12_000;
+const SEMESTER_ENDS_IN_MS = 20_000;
 let startedAt = 0;
 const tok = {} as Record<'preparer' | 'director' | 'muni' | 'national' | 'finance', string>;
 

@@ -33,7 +33,7 @@ async function refusalOf(p: Promise<unknown>): Promise<{ code: string; kind: str
 
 describe('plan workflow', () => {
   it('walks a municipal plan from draft to closed: consent, three approvals, delivery, a paid claim, semester end, evaluation', async () => {
-    const p = await PlanDriver.start(stack, { config: fastConfig({ semesterEndsInMs: 6_000 }) });
+    const p = await PlanDriver.start(stack, { config: fastConfig({ semesterEndsInMs: 10_000 }) });
     await p.consentAndSubmit();
     // Approval levels go in order: the national level cannot sign before the municipality.
     await p.send(DIRECTOR, { type: 'ApprovePlan', data: { level: 'school' } });
