@@ -98,7 +98,7 @@ describe('plan workflow', () => {
   }, 45_000);
 
   it('lets a closed plan carry over into the next semester while its workflow lingers', async () => {
-    const p = await PlanDriver.start(stack, { config: fastConfig({ semesterEndsInMs: 2_500 }), closedGraceMs: 10_000 });
+    const p = await PlanDriver.start(stack, { config: fastConfig({ semesterEndsInMs: 4_000 }), closedGraceMs: 10_000 });
     await p.consentAndSubmit();
     await p.approveAll();
     await p.waitFor((s) => s.status === 'awaiting_evaluation');
@@ -184,7 +184,7 @@ describe('plan workflow', () => {
   });
 
   it('marks the evaluation overdue when it is late, and still takes it afterwards', async () => {
-    const p = await PlanDriver.start(stack, { config: fastConfig({ semesterEndsInMs: 3_000, evaluationDueMs: 1_000 }) });
+    const p = await PlanDriver.start(stack, { config: fastConfig({ semesterEndsInMs: 4_000, evaluationDueMs: 1_000 }) });
     await p.consentAndSubmit();
     await p.approveAll();
     const overdue = await p.waitFor((s) => s.status === 'awaiting_evaluation' && s.evaluationOverdue);
