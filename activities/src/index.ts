@@ -2,6 +2,7 @@
 // with its database and logger; no client is created inside an activity body.
 
 import {
+  alreadyRecorded,
   appendToStream,
   applyClaimToBudget,
   BudgetError,
@@ -117,6 +118,15 @@ export function createActivities(deps: ActivityDeps) {
       if (err instanceof ConcurrentDuplicateError) {
         // Another attempt of this same activity is committing the same events: the retry will find them.
         throw ApplicationFailure.retryable(err.message, 'ConcurrentDuplicate');
+      }
+      if (err instanceof Error && err.name === 'ConcurrencyError') {
+        // A stale attempt of this same activity (timed out, still running) may have committed the batch
+        // after this attempt read the head: then the batch is recorded and this attempt succeeded too.
+        const recorded = await alreadyRecorded(db, input.streamId, input.events).catch(() => null);
+        if (recorded) {
+          log.info('events were recorded by another attempt of this activity: nothing written');
+          return recorded.map((e) => ({ eventId: e.eventId, version: e.streamVersion, globalPosition: e.globalPosition, occurredAt: e.occurredAt }));
+        }
       }
       if (err instanceof Error && (err.name === 'ConcurrencyError' || err.name === 'AppendIntegrityError')) {
         log.error({ err }, 'append refused');

@@ -86,11 +86,14 @@ async function main(): Promise<void> {
     IAP_JWT_SECRET: jwtSecret,
     IAP_DATA_DIR: config.dataDir,
   };
-  for (const [name, entry] of [
-    ['worker', entryOf('@iap/worker/main')],
-    ['api', entryOf('@iap/api/server')],
+  // The worker's heap is capped so its memory stays bounded (with the bounded workflow cache) however many
+  // plans are open; evicted plans are rebuilt from their history when they next get a command.
+  const workerEnv = { ...env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${process.env.IAP_WORKER_HEAP_MB ?? 768}`.trim() };
+  for (const [name, entry, childEnv] of [
+    ['worker', entryOf('@iap/worker/main'), workerEnv],
+    ['api', entryOf('@iap/api/server'), env],
   ] as const) {
-    const child = startNode(name, entry, env, logger);
+    const child = startNode(name, entry, childEnv, logger);
     children.push(child);
     void child.exited.then((code) => {
       if (!stopping) void shutdown(1, `${name} exited (code ${code})`);

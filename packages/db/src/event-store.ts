@@ -83,26 +83,6 @@ export async function appendToStream(
 ): Promise<AppendResult> {
   if (events.length === 0) return { events: [], alreadyRecorded: true };
 
-  const ids = events.map((e) => e.eventId);
-  const existing = await trx.selectFrom('events').selectAll().where('event_id', 'in', ids).orderBy('stream_version').execute();
-  if (existing.length > 0) {
-    const sameStream = existing.every((r) => r.stream_id === streamId);
-    if (existing.length !== events.length || !sameStream) {
-      throw new AppendIntegrityError(
-        `append to ${streamId}: ${existing.length} of ${events.length} event ids are already recorded${sameStream ? '' : ' in another stream'}`,
-      );
-    }
-    // A retry carries the same decision. Anything else under the same ids means the writer's history
-    // diverged from the log (a reset workflow deciding differently): refuse rather than pretend.
-    existing.forEach((r, i) => {
-      const e = events[i]!;
-      if (r.event_id !== e.eventId || r.event_type !== e.type || canonicalJson(r.data) !== canonicalJson(e.data)) {
-        throw new AppendIntegrityError(`append to ${streamId}: event ${e.eventId} is recorded with other content`);
-      }
-    });
-    return { events: existing.map(toRecorded), alreadyRecorded: true };
-  }
-
   const head = await trx
     .selectFrom('events')
     .select(['stream_version', 'hash'])
@@ -111,7 +91,13 @@ export async function appendToStream(
     .limit(1)
     .executeTakeFirst();
   const actual = head?.stream_version ?? 0;
-  if (actual !== expectedVersion) throw new ConcurrencyError(streamId, expectedVersion, actual);
+  // Only a stream already past the expected version can hold this batch (a retry): look for it then, so
+  // the common path is one read and one insert.
+  if (actual !== expectedVersion) {
+    const retried = await alreadyRecorded(trx, streamId, events);
+    if (retried) return { events: retried, alreadyRecorded: true };
+    throw new ConcurrencyError(streamId, expectedVersion, actual);
+  }
 
   const recordedAt = now().toISOString();
   let prevHash = head?.hash ?? null;
@@ -136,7 +122,16 @@ export async function appendToStream(
   });
 
   try {
-    const inserted = await trx.insertInto('events').values(rows).returningAll().execute();
+    const inserted = await trx
+      .insertInto('events')
+      .values(rows)
+      .onConflict((oc) => oc.column('event_id').doNothing())
+      .returningAll()
+      .execute();
+    if (inserted.length !== rows.length) {
+      // Some of these ids are recorded elsewhere already: never a retry (that would have been found above).
+      throw new AppendIntegrityError(`append to ${streamId}: ${rows.length - inserted.length} of ${rows.length} event ids are already recorded`);
+    }
     return { events: inserted.map(toRecorded), alreadyRecorded: false };
   } catch (err) {
     const pgErr = err as { code?: string; constraint?: string };
@@ -148,6 +143,28 @@ export async function appendToStream(
     }
     throw err;
   }
+}
+
+/** The batch as recorded, when every one of its ids is already in the stream with the same content. */
+export async function alreadyRecorded(trx: Db, streamId: string, events: readonly NewEvent[]): Promise<RecordedEvent[] | null> {
+  const ids = events.map((e) => e.eventId);
+  const existing = await trx.selectFrom('events').selectAll().where('event_id', 'in', ids).orderBy('stream_version').execute();
+  if (existing.length === 0) return null;
+  const sameStream = existing.every((r) => r.stream_id === streamId);
+  if (existing.length !== events.length || !sameStream) {
+    throw new AppendIntegrityError(
+      `append to ${streamId}: ${existing.length} of ${events.length} event ids are already recorded${sameStream ? '' : ' in another stream'}`,
+    );
+  }
+  // A retry carries the same decision. Anything else under the same ids means the writer's history
+  // diverged from the log (a reset workflow deciding differently): refuse rather than pretend.
+  existing.forEach((r, i) => {
+    const e = events[i]!;
+    if (r.event_id !== e.eventId || r.event_type !== e.type || canonicalJson(r.data) !== canonicalJson(e.data)) {
+      throw new AppendIntegrityError(`append to ${streamId}: event ${e.eventId} is recorded with other content`);
+    }
+  });
+  return existing.map(toRecorded);
 }
 
 export async function readStream(db: Db, streamId: string, opts: { upTo?: Date } = {}): Promise<RecordedEvent[]> {

@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     taskQueue: config.taskQueue,
     db,
     logger,
-    maxCachedWorkflows: Number(process.env.IAP_MAX_CACHED_WORKFLOWS ?? 2_000),
+    maxCachedWorkflows: Number(process.env.IAP_MAX_CACHED_WORKFLOWS ?? 1_000),
     ...(faultFile ? { afterCommit: killOnceAfterCommit(faultFile) } : {}),
     // A prebuilt bundle (IAP_WORKFLOW_BUNDLE) skips bundling at start: tests and quick restarts.
     ...(process.env.IAP_WORKFLOW_BUNDLE ? { workflowBundlePath: process.env.IAP_WORKFLOW_BUNDLE } : {}),

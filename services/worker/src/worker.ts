@@ -60,6 +60,6 @@ export async function createPlanWorker(opts: PlanWorkerOptions): Promise<Worker>
     taskQueue: opts.taskQueue,
     activities,
     ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath: workflowsPath() }),
-    maxCachedWorkflows: opts.maxCachedWorkflows ?? 2_000,
+    maxCachedWorkflows: opts.maxCachedWorkflows ?? 1_000,
   });
 }

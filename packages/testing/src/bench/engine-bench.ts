@@ -43,7 +43,8 @@ const USAGE = `node packages/testing/dist/bench/engine-bench.js [options]
   --rate R             command rate for the latency phase, per second (default 20)
   --rate-seconds S     length of each latency measurement (default 30)
   --approved K         approved plans the latency phase logs consultations on (default 40)
-  --cache N            the worker's IAP_MAX_CACHED_WORKFLOWS (default 2000)
+  --cache N            the worker's IAP_MAX_CACHED_WORKFLOWS (default 1000)
+  --heap MB            the worker's V8 old-space limit, as infra/up sets it (default 768)
   --dir PATH           where the temporary stack folder goes (default: the OS temp folder; keep it on a real disk)`;
 
 const { values: args } = parseArgs({
@@ -56,7 +57,8 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '20' },
     'rate-seconds': { type: 'string', default: '30' },
     approved: { type: 'string', default: '40' },
-    cache: { type: 'string', default: '2000' },
+    cache: { type: 'string', default: '1000' },
+    heap: { type: 'string', default: '768' },
     dir: { type: 'string', default: tmpdir() },
     help: { type: 'boolean', default: false },
   },
@@ -88,7 +90,8 @@ const OPT = {
   rate: num('rate', args.rate, 20),
   rateSeconds: num('rate-seconds', args['rate-seconds'], 30),
   approved: num('approved', args.approved, 40),
-  cache: num('cache', args.cache, 2_000),
+  cache: num('cache', args.cache, 1_000),
+  heap: num('heap', args.heap, 768),
   dir: args.dir ?? tmpdir(),
 };
 const WARMUP_S = 3;
@@ -477,6 +480,7 @@ async function main(cleanup: Cleanup): Promise<void> {
         ...common,
         IAP_MAX_CACHED_WORKFLOWS: String(OPT.cache),
         IAP_WORKFLOW_BUNDLE: bundlePath,
+        NODE_OPTIONS: `--max-old-space-size=${OPT.heap}`,
       }),
     );
     const apiPort = await freePort();
