@@ -33,9 +33,21 @@ export async function projectClaim(trx: Db, streamId: string, events: readonly R
   if (fresh.length === 0) return before;
   const s = foldClaim(before, fresh);
   if (s.status === 'none') throw new Error(`claim ${streamId}: events left it without a status`);
+  if (row) {
+    await trx.updateTable('claims').set(claimColumns(s, last)).where('stream_id', '=', streamId).execute();
+  } else {
+    await trx.insertInto('claims').values(newClaimRow(streamId, s, ctx, fresh[0]!, last)).execute();
+  }
+  return s;
+}
+
+type ExistingClaimState = Exclude<ReimbursementState, { status: 'none' }>;
+
+/** The columns a folded claim changes as it moves on. */
+export function claimColumns(s: ExistingClaimState, last: Pick<RecordedEvent, 'occurredAt' | 'globalPosition'>) {
   const decision = s.status === 'approved' || s.status === 'paid' ? s.decision : null;
   const payment = s.status === 'paid' ? s.payment : null;
-  const cols = {
+  return {
     status: s.status,
     version: s.version,
     approved_cents: decision?.approvedCents ?? null,
@@ -46,27 +58,29 @@ export async function projectClaim(trx: Db, streamId: string, events: readonly R
     updated_at: last.occurredAt,
     last_global_position: last.globalPosition,
   };
-  if (row) {
-    await trx.updateTable('claims').set(cols).where('stream_id', '=', streamId).execute();
-  } else {
-    await trx
-      .insertInto('claims')
-      .values({
-        stream_id: streamId,
-        claim_id: s.claimId,
-        plan_id: s.planId,
-        measure_id: s.measureId,
-        partner_id: s.partnerId,
-        partner_type: ctx.partnerType,
-        school_id: ctx.schoolId,
-        municipality_id: ctx.municipalityId,
-        semester: ctx.semester,
-        compensation_type: s.compensationType,
-        amount_cents: s.amountCents,
-        submitted_at: fresh[0]!.occurredAt,
-        ...cols,
-      })
-      .execute();
-  }
-  return s;
+}
+
+/** A claim's whole row; the rebuild writes many at once. */
+export function newClaimRow(
+  streamId: string,
+  s: ExistingClaimState,
+  ctx: ClaimProjectionContext,
+  first: Pick<RecordedEvent, 'occurredAt'>,
+  last: Pick<RecordedEvent, 'occurredAt' | 'globalPosition'>,
+) {
+  return {
+    stream_id: streamId,
+    claim_id: s.claimId,
+    plan_id: s.planId,
+    measure_id: s.measureId,
+    partner_id: s.partnerId,
+    partner_type: ctx.partnerType,
+    school_id: ctx.schoolId,
+    municipality_id: ctx.municipalityId,
+    semester: ctx.semester,
+    compensation_type: s.compensationType,
+    amount_cents: s.amountCents,
+    submitted_at: first.occurredAt,
+    ...claimColumns(s, last),
+  };
 }

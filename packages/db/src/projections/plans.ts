@@ -28,7 +28,18 @@ export async function projectPlan(trx: Db, planId: string, events: readonly Reco
   if (fresh.length === 0) return before;
   const state = foldRecorded(before, fresh);
   if (state.status === 'none') throw new Error(`plan ${planId}: events left it without a status`);
-  const cols = {
+  const cols = planColumns(state, last);
+  if (row) {
+    await trx.updateTable('plans').set(cols).where('plan_id', '=', planId).execute();
+  } else {
+    await trx.insertInto('plans').values({ plan_id: planId, created_at: fresh[0]!.occurredAt, ...cols }).execute();
+  }
+  return state;
+}
+
+/** The row a folded plan is stored as (beside its id and creation time); the rebuild writes many at once. */
+export function planColumns(state: Exclude<PlanState, { status: 'none' }>, last: Pick<RecordedEvent, 'occurredAt' | 'globalPosition'>) {
+  return {
     learner_ref: state.learnerRef,
     school_id: state.schoolId,
     municipality_id: state.municipalityId,
@@ -41,12 +52,6 @@ export async function projectPlan(trx: Db, planId: string, events: readonly Reco
     updated_at: last.occurredAt,
     last_global_position: last.globalPosition,
   };
-  if (row) {
-    await trx.updateTable('plans').set(cols).where('plan_id', '=', planId).execute();
-  } else {
-    await trx.insertInto('plans').values({ plan_id: planId, created_at: fresh[0]!.occurredAt, ...cols }).execute();
-  }
-  return state;
 }
 
 export async function getPlanRow(db: Db, planId: string): Promise<PlanRow | undefined> {

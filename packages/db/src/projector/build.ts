@@ -3,8 +3,8 @@
 // The report build stops at a commit-order point, so the live projector's catch-up can continue from it.
 
 import { readStream, toRecorded, type RecordedEvent } from '../event-store.js';
-import { projectClaim, type ClaimProjectionContext } from '../projections/claims.js';
-import { projectPlan } from '../projections/plans.js';
+import { foldClaim, newClaimRow, type ClaimProjectionContext } from '../projections/claims.js';
+import { foldRecorded, planColumns, projectPlan } from '../projections/plans.js';
 import type { Database, EventRow } from '../schema.js';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { claimStep, planStep, refreshClaimRows, streamKind, writeClaimStates, writePlans, type Folded } from './apply.js';
@@ -120,7 +120,7 @@ export async function buildReports(db: Kysely<ReportDatabase>, suffix: string, o
 export const twinView = (db: Db, names: Readonly<Record<string, string>>): Kysely<Database> =>
   (db as Kysely<Database>).withPlugin(new RenameTablesPlugin(names));
 
-/** Folds every plan stream into `plans<suffix>` with the append activity's own projectPlan. */
+/** Folds every plan stream into `plans<suffix>`, row for row what the append activity's projectPlan writes. */
 export async function buildPlans(db: Kysely<Database>, suffix: string, onProgress: OnRebuildProgress = () => undefined): Promise<number> {
   const total = await countEvents(db, null);
   let done = 0;
@@ -129,10 +129,13 @@ export async function buildPlans(db: Kysely<Database>, suffix: string, onProgres
     const b = batch;
     batch = [];
     if (b.length === 0) return;
-    await db.transaction().execute(async (trx) => {
-      const twin = twinView(trx, { plans: `plans${suffix}` });
-      for (const events of b) await projectPlan(twin, events[0]!.streamId, events);
+    // Folded in memory and written in one statement per batch: the same rows projectPlan would write.
+    const rows = b.flatMap((events) => {
+      const state = foldRecorded(initialState(), events);
+      if (state.status === 'none') return [];
+      return [{ plan_id: events[0]!.streamId, created_at: events[0]!.occurredAt, ...planColumns(state, events.at(-1)!) }];
     });
+    if (rows.length > 0) await twinView(db, { plans: `plans${suffix}` }).insertInto('plans').values(rows).execute();
   };
   for await (const events of streams(db, 'plan', null, (n) => {
     done += n;
@@ -159,13 +162,16 @@ const planIdOfClaim = (events: readonly RecordedEvent[]): string => (events[0]!.
 /** Projects whole claim streams into `claims<suffix>`; returns the stream ids whose plan was not found. */
 export async function projectClaimStreams(db: Db, suffix: string, plansTable: string, list: readonly RecordedEvent[][]): Promise<string[]> {
   const ctx = await claimContexts(db, plansTable, list.map(planIdOfClaim));
-  const twin = twinView(db, { claims: `claims${suffix}` });
   const orphans: string[] = [];
+  const rows = [];
   for (const events of list) {
     const c = ctx.get(planIdOfClaim(events));
-    if (c) await projectClaim(twin, events[0]!.streamId, events, c);
-    else orphans.push(events[0]!.streamId);
+    const s = foldClaim(initialReimbursementState(), events);
+    if (!c) orphans.push(events[0]!.streamId);
+    else if (s.status !== 'none') rows.push(newClaimRow(events[0]!.streamId, s, c, events[0]!, events.at(-1)!));
   }
+  // One statement per batch: the same rows projectClaim would write.
+  if (rows.length > 0) await twinView(db, { claims: `claims${suffix}` }).insertInto('claims').values(rows).execute();
   return orphans;
 }
 
