@@ -75,6 +75,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.close();
+  // Calls aborted by the API's timeout while in the client's retry backoff still retry once the backoff
+  // ends (the SDK's retry timer does not see the abort); closing the channel under them would make that
+  // retry throw in a timer. Let them finish against the restarted server first.
+  await new Promise((r) => setTimeout(r, 6_000));
   worker?.shutdown();
   await running?.catch(() => undefined);
   await nativeConnection?.close().catch(() => undefined);
@@ -172,7 +176,7 @@ describe('restarts under load', () => {
     const outage = (async () => {
       await new Promise((r) => setTimeout(r, 800));
       await temporal.stop();
-      await new Promise((r) => setTimeout(r, 1_500));
+      await new Promise((r) => setTimeout(r, 3_500));
       temporal = await startTemporalDevServer({ port: temporalPort, uiPort: null, dbFile: path.join(dir, 'temporal.db'), namespace: 'default', logger });
       await new Promise((r) => setTimeout(r, 800));
     })();

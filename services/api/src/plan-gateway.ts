@@ -102,15 +102,24 @@ export class PlanGateway {
    */
   private async call<T>(fn: () => Promise<T>): Promise<T> {
     const ms = this.opts.commandTimeoutMs ?? 15_000;
+    // On timeout the caller gets its 503 at once, and the call is aborted, retries included, so no
+    // abandoned request keeps knocking (or outlives a closed connection).
+    const abort = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new HttpProblem(503, 'not_yet_durable', `the command was not confirmed durable within ${ms / 1000} s; retry with the same Idempotency-Key`, { retryAfterSeconds: 5 })),
-        ms,
-      );
+      timer = setTimeout(() => {
+        abort.abort();
+        reject(
+          new HttpProblem(503, 'not_yet_durable', `the command was not confirmed durable within ${ms / 1000} s; retry with the same Idempotency-Key`, {
+            retryAfterSeconds: 5,
+          }),
+        );
+      }, ms);
     });
+    const call = this.opts.client.withAbortSignal(abort.signal, fn);
+    call.catch(() => undefined); // its rejection after a timeout is expected and already answered
     try {
-      return await Promise.race([fn(), timeout]);
+      return await Promise.race([call, timeout]);
     } catch (err) {
       throw err instanceof HttpProblem ? err : toProblem(err);
     } finally {
