@@ -8,15 +8,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildApp } from '@iap/api';
 import { foldRecorded, getPlanRow, readStream, verifyChain } from '@iap/db';
-import { DEFAULT_DOMAIN_CONFIG, initialState, type DomainConfig } from '@iap/domain';
+import { initialState } from '@iap/domain';
 import { planWorkflowId } from '@iap/messages';
 import { signToken } from '@iap/runtime';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, preparerOf, SCHOOL_A, TEST_JWT_SECRET, type TestDatabase } from './stack.js';
-import { SEMESTER_NOW, TODAY } from './workflow-driver.js';
+import { createTestDatabase, preparerOf, SCHOOL_A, TEST_DOMAIN_CONFIG, TEST_JWT_SECRET, type TestDatabase } from './stack.js';
+import { SEMESTER_NOW } from './workflow-driver.js';
 import { spawnWorker, waitForPolling, within, type WorkerProcess } from './worker-process.js';
 
 function required(name: string): string {
@@ -25,13 +25,6 @@ function required(name: string): string {
   return v;
 }
 
-/** Outside Sep–May the semester of "today" is stretched to August, so that commands dated today are in it. */
-function domainConfigForToday(): DomainConfig | undefined {
-  const month = Number(TODAY.slice(5, 7));
-  if (month < 6 || month > 8) return undefined;
-  const y = Number(TODAY.slice(0, 4));
-  return { ...DEFAULT_DOMAIN_CONFIG, semesterOverrides: { [SEMESTER_NOW]: { from: `${y}-01-01`, to: `${y}-08-31` } } };
-}
 
 let database: TestDatabase;
 let connection: Connection;
@@ -45,7 +38,6 @@ beforeAll(async () => {
   database = await createTestDatabase();
   connection = await Connection.connect({ address: required('IAP_TEST_TEMPORAL_ADDRESS') });
   client = new Client({ connection, namespace: 'default' });
-  const domainConfig = domainConfigForToday();
   // The API as in production, but no worker in this process: the worker runs as a child process below.
   app = await buildApp({
     db: database.appDb,
@@ -59,7 +51,7 @@ beforeAll(async () => {
     rateLimitPerMinute: 100_000,
     // The create waits out the activity's 10 s start-to-close timeout and a worker restart.
     commandTimeoutMs: 50_000,
-    ...(domainConfig ? { domainConfig } : {}),
+    domainConfig: TEST_DOMAIN_CONFIG,
   });
   await app.ready();
   faultDir = await mkdtemp(path.join(tmpdir(), 'iap-crash-'));

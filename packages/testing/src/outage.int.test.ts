@@ -17,7 +17,7 @@ import type { Kysely } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@iap/infra/testing';
-import { preparerOf, SCHOOL_A, TEST_JWT_SECRET } from './stack.js';
+import { preparerOf, SCHOOL_A, TEST_DOMAIN_CONFIG, TEST_JWT_SECRET } from './stack.js';
 import { signToken } from '@iap/runtime';
 import { SEMESTER_NOW } from './workflow-driver.js';
 
@@ -69,6 +69,7 @@ beforeAll(async () => {
     logger,
     rateLimitPerMinute: 100_000,
     commandTimeoutMs: 2_000,
+    domainConfig: TEST_DOMAIN_CONFIG,
   });
   await app.ready();
 }, 120_000);

@@ -3,26 +3,17 @@
 // its scope, filters and cursor, and planned-vs-delivered progress.
 import { randomUUID } from 'node:crypto';
 import { readStream } from '@iap/db';
-import { DEFAULT_DOMAIN_CONFIG } from '@iap/domain';
 import { planWorkflowId } from '@iap/messages';
 import type { TokenSubject } from '@iap/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MUNI_A, MUNI_B, preparerOf, SCHOOL_A, SCHOOL_B, startTestStack, type TestStack } from './stack.js';
+import { SEMESTER_NOW, TODAY } from './workflow-driver.js';
 
 /** A state vocational school in muni-a's territory: its own partner, no municipal approval level. */
 const SCHOOL_V = { school: 'school-v', municipality: MUNI_A, partner: 'voc-v', partnerType: 'state_vocational' } as const;
 
-const TODAY = new Date().toISOString().slice(0, 10);
 
-/** The semester today falls in (Sep–Dec: term 1; Jan–May: term 2). In summer, term 2 stretched to August. */
-function semesterOf(date: string): { semester: string; summer: boolean } {
-  const y = Number(date.slice(0, 4));
-  const m = Number(date.slice(5, 7));
-  const yy = (n: number) => String(n % 100).padStart(2, '0');
-  if (m >= 9) return { semester: `${y}/${yy(y + 1)}-1`, summer: false };
-  return { semester: `${y - 1}/${yy(y)}-2`, summer: m > 5 };
-}
-const { semester: SEMESTER, summer } = semesterOf(TODAY);
+const SEMESTER = SEMESTER_NOW;
 
 let stack: TestStack;
 const tokens = {} as Record<
@@ -31,17 +22,8 @@ const tokens = {} as Record<
 >;
 
 beforeAll(async () => {
-  const y = Number(TODAY.slice(0, 4));
-  stack = await startTestStack(
-    summer
-      ? {
-          domainConfig: {
-            ...DEFAULT_DOMAIN_CONFIG,
-            semesterOverrides: { [SEMESTER]: { from: `${y}-01-01`, to: `${y}-08-31` } },
-          },
-        }
-      : {},
-  );
+  stack = await startTestStack();
+
   const t = (s: TokenSubject) => stack.token(s);
   Object.assign(tokens, {
     preparerA: t(preparerOf(SCHOOL_A)),

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { buildApp, type AppDeps } from '@iap/api';
 import { APP_DB_ROLE, createDatabaseFromTemplate, createDb, dropDatabase, type Database } from '@iap/db';
-import type { DomainConfig } from '@iap/domain';
+import { DEFAULT_DOMAIN_CONFIG, type DomainConfig } from '@iap/domain';
 import { signToken, type TokenSubject } from '@iap/runtime';
 import { createPlanWorker, installRuntimeLogger, type PlanWorkerOptions } from '@iap/worker';
 import { Client, Connection } from '@temporalio/client';
@@ -15,6 +15,16 @@ import type { Kysely } from 'kysely';
 import { pino, type Logger } from 'pino';
 
 export const TEST_JWT_SECRET = 'test-secret-not-for-production';
+
+/**
+ * The programme's rules with term 2 running to 31 August, so that "today" falls inside a semester whatever
+ * month the suite runs in (the real calendar has no semester in June–August, and plans for an ended
+ * semester are refused). Every stack uses it unless a test passes its own rules.
+ */
+export const TEST_DOMAIN_CONFIG: DomainConfig = {
+  ...DEFAULT_DOMAIN_CONFIG,
+  semesterDates: { term1: { from: '09-01', to: '12-31' }, term2: { from: '01-01', to: '08-31' } },
+};
 
 function required(name: string): string {
   const v = process.env[name];
@@ -104,7 +114,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     identityKey: Buffer.alloc(32, 7),
     logger,
     rateLimitPerMinute: opts.rateLimitPerMinute ?? 100_000,
-    ...(opts.domainConfig ? { domainConfig: opts.domainConfig } : {}),
+    domainConfig: opts.domainConfig ?? TEST_DOMAIN_CONFIG,
     ...(opts.continueAsNewAfterEvents ? { continueAsNewAfterEvents: opts.continueAsNewAfterEvents } : {}),
   };
   const app = await buildApp(deps);

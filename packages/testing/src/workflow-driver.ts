@@ -4,7 +4,6 @@
 import { randomUUID } from 'node:crypto';
 import { readStream, verifyChain } from '@iap/db';
 import {
-  DEFAULT_DOMAIN_CONFIG,
   fold,
   initialState,
   semesterOf,
@@ -31,7 +30,7 @@ import {
 } from '@iap/messages';
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import type { TestStack } from './stack.js';
-import { MUNI_A } from './stack.js';
+import { MUNI_A, TEST_DOMAIN_CONFIG } from './stack.js';
 
 export const SEMESTER_NOW = semesterOf(new Date().toISOString());
 export const TODAY = new Date().toISOString().slice(0, 10);
@@ -40,11 +39,8 @@ export const TODAY = new Date().toISOString().slice(0, 10);
 /** Rules with every deadline a few seconds away, so timers fire within a test. */
 export function fastConfig(over: { semesterEndsInMs?: number; reminderMs?: number; expiryMs?: number; evaluationDueMs?: number } = {}): DomainConfig {
   const days = (ms: number) => ms / 86_400_000;
-  // Term 2 of a school year that started in autumn runs to the end of August here, so "today" is
-  // always inside the plan's semester, whatever month the suite runs in.
   return {
-    ...DEFAULT_DOMAIN_CONFIG,
-    semesterDates: { term1: { from: '09-01', to: '12-31' }, term2: { from: '01-01', to: '08-31' } },
+    ...TEST_DOMAIN_CONFIG,
     consentReminderDays: days(over.reminderMs ?? 60_000),
     consentExpiryDays: days(over.expiryMs ?? 120_000),
     evaluationDueDays: days(over.evaluationDueMs ?? 60_000),
