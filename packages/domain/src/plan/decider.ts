@@ -81,6 +81,20 @@ export const LIVE_STATUSES: readonly DeletableStatus[] = [
   'suspended',
 ];
 
+/** Statuses in which support already given can still be booked (a confirmation, a payment): every status from
+ * approval on, including revision, suspension and the plan's end. Whether it was ever approved is checked apart. */
+const BOOKKEEPING_STATUSES = [
+  'approved',
+  'in_implementation',
+  'in_revision',
+  'in_approval',
+  'returned',
+  'suspended',
+  'awaiting_evaluation',
+  'evaluated',
+  'closed',
+] as const;
+
 export function decide(command: PlanCommand, state: PlanState, ctx: DecideContext): PlanEvent[] {
   if (!isInstant(ctx.now)) throw new Error(`ctx.now is not an instant: ${ctx.now}`);
   requireRole(command.type, ctx.actor);
@@ -474,17 +488,7 @@ function confirmConsultation(
   state: PlanState,
   ctx: DecideContext,
 ): PlanEvent[] {
-  requireStatus(command.type, state.status, [
-    'approved',
-    'in_implementation',
-    'in_revision',
-    'in_approval',
-    'returned',
-    'suspended',
-    'awaiting_evaluation',
-    'evaluated',
-    'closed',
-  ]);
+  requireStatus(command.type, state.status, BOOKKEEPING_STATUSES);
   const s = state as ExistingPlan;
   const c = findConsultation(s, command.data.consultationId);
   if (c.confirmedAt !== null) {
@@ -750,17 +754,7 @@ function recordPreparationPayment(
   state: PlanState,
   ctx: DecideContext,
 ): PlanEvent[] {
-  requireStatus(command.type, state.status, [
-    'approved',
-    'in_implementation',
-    'in_revision',
-    'in_approval',
-    'returned',
-    'suspended',
-    'awaiting_evaluation',
-    'evaluated',
-    'closed',
-  ]);
+  requireStatus(command.type, state.status, BOOKKEEPING_STATUSES);
   const s = state as ExistingPlan;
   if (s.approvedRevision === null) {
     throw new DomainError('plan.not_approved', 'conflict', 'preparation hours are paid only for an approved plan');
