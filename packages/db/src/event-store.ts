@@ -1,7 +1,7 @@
 // Appending to and reading from the event log. Appends are idempotent (a retried append with the same
 // event ids is a no-op that returns what was recorded) and optimistic (a stale expected version fails).
 
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { canonicalJson } from './canonical.js';
 import { chainHash, type HashedEvent } from './hash-chain.js';
 import type { Database, EventMetadata, EventRow } from './schema.js';
@@ -174,14 +174,6 @@ export async function readStream(db: Db, streamId: string, opts: { upTo?: Date }
   return rows.map(toRecorded);
 }
 
-export async function streamVersion(db: Db, streamId: string): Promise<number> {
-  const r = await db
-    .selectFrom('events')
-    .select(sql<number>`coalesce(max(stream_version), 0)`.as('v'))
-    .where('stream_id', '=', streamId)
-    .executeTakeFirstOrThrow();
-  return Number(r.v);
-}
 
 export interface ChainBreak {
   readonly streamId: string;

@@ -12,11 +12,6 @@ export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
 const uuidRe = new RegExp(UUID_PATTERN);
 export const isUuid = (s: string): boolean => uuidRe.test(s);
 
-/** Opaque id of schools, municipalities, partners and learner refs: short, no spaces, no personal data. */
-export const REF_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$';
-const refRe = new RegExp(REF_PATTERN);
-export const isRef = (s: string): boolean => refRe.test(s);
-
 /** Partners are municipalities or state vocational schools (the latter skip municipal approval). */
 export type PartnerType = 'municipality' | 'state_vocational';
 export const PARTNER_TYPES: readonly PartnerType[] = ['municipality', 'state_vocational'];

@@ -24,8 +24,6 @@ export const DEFAULT_NAMESPACE = 'default';
 
 /** A plan's workflow id. Derived from the plan id only (no personal data), so a retried create finds it. */
 export const planWorkflowId = (planId: string): string => `plan-${planId}`;
-export const planIdFromWorkflowId = (workflowId: string): string | null =>
-  workflowId.startsWith('plan-') ? workflowId.slice('plan-'.length) : null;
 
 /** Everything about a command that is not the command itself: who, and which request. */
 export interface CommandMeta {

@@ -10,7 +10,7 @@ import type { TestStack } from './stack.js';
 
 export const FIXTURES_DIR = path.join(REPO_ROOT, 'workflows', 'fixtures');
 
-export async function recordFixture(stack: TestStack, workflowId: string, name: string, _opts: { running?: boolean } = {}): Promise<void> {
+export async function recordFixture(stack: TestStack, workflowId: string, name: string): Promise<void> {
   if (process.env.RECORD_WORKFLOW_FIXTURES !== '1') return;
   const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
   await writeFile(path.join(FIXTURES_DIR, `${name}.json`), `${historyToJSON(history)}\n`);

@@ -169,7 +169,7 @@ describe('plan workflow', () => {
     if (s.status === 'none') throw new Error('no plan');
     expect(s.measures.map((m) => m.measureId)).toEqual(['m1', 'm2', 'm3']);
     expect(s.consultations.map((c) => c.consultationId)).toEqual(['c1']);
-    await recordFixture(stack, p.handle.workflowId, 'plan-revised-reapproved', { running: true });
+    await recordFixture(stack, p.handle.workflowId, 'plan-revised-reapproved');
   });
 
   it('suspends and resumes within the semester', async () => {

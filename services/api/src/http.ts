@@ -1,5 +1,6 @@
 // Helpers for request headers and list paging that every route group shares.
 
+import { sql, type RawBuilder } from 'kysely';
 import { HttpProblem } from './problem.js';
 
 /** If-Match: "7" (or 7) → 7; `*` or absent → no version check. The header schema has already checked the form. */
@@ -43,4 +44,18 @@ export function pageSize(limit: string | undefined): number {
   const n = Number(limit);
   if (n < 1 || n > 200) throw new HttpProblem(400, 'validation', 'limit must be between 1 and 200', { field: 'querystring.limit' });
   return n;
+}
+
+/**
+ * A timestamp column as exact text, to the microsecond, for a keyset cursor: a JS Date would drop the
+ * microseconds and the next page would skip or repeat rows.
+ */
+export const exactTime = (column: string): RawBuilder<string> =>
+  sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/** Splits `limit + 1` rows read into the page to send and the cursor after it (null on the last page). */
+export function splitPage<R>(rows: readonly R[], limit: number, cursorOf: (r: R) => Cursor): { page: R[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return { page, nextCursor: rows.length > limit && last ? encodeCursor(cursorOf(last)) : null };
 }

@@ -8,7 +8,7 @@ import type { ReimbursementCommand, Role } from '@iap/domain';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from '@sinclair/typebox';
 import { sql, type Kysely } from 'kysely';
-import { decodeCursor, encodeCursor, expectedVersionOf, pageSize } from '../http.js';
+import { decodeCursor, exactTime, expectedVersionOf, pageSize, splitPage } from '../http.js';
 import type { PlanGateway } from '../plan-gateway.js';
 import type { RequestActor } from '../plugins/auth.js';
 import { HttpProblem, problemResponses } from '../problem.js';
@@ -141,7 +141,7 @@ export const financeRoutes: FastifyPluginAsyncTypebox<FinanceRoutesOptions> = as
       let query = db
         .selectFrom('claims')
         .selectAll()
-        .select(sql<string>`to_char(submitted_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('cursor_time'));
+        .select(exactTime('submitted_at').as('cursor_time'));
       if (scope !== 'all') query = query.where(scope.column, '=', scope.value);
       if (q.status !== undefined) query = query.where('status', '=', q.status);
       if (q.partnerId !== undefined) query = query.where('partner_id', '=', q.partnerId);
@@ -153,9 +153,7 @@ export const financeRoutes: FastifyPluginAsyncTypebox<FinanceRoutesOptions> = as
       }
       if (cursor) query = query.where(sql<boolean>`(submitted_at, stream_id) > (${cursor.t}::timestamptz, ${cursor.id})`);
       const rows = await query.orderBy('submitted_at', 'asc').orderBy('stream_id', 'asc').limit(limit + 1).execute();
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      const nextCursor = rows.length > limit && last ? encodeCursor({ t: last.cursor_time, id: last.stream_id }) : null;
+      const { page, nextCursor } = splitPage(rows, limit, (r) => ({ t: r.cursor_time, id: r.stream_id }));
       return reply.send({ items: page.map(toClaimDto), nextCursor });
     },
   );

@@ -42,7 +42,7 @@ import {
   RevisePlanBody,
 } from '../schemas/plan-commands.js';
 import { CommandResultSchema } from '../schemas/plan.js';
-import { decodeCursor, encodeCursor, expectedVersionOf, pageSize } from '../http.js';
+import { decodeCursor, exactTime, expectedVersionOf, pageSize, splitPage } from '../http.js';
 import { canSee, scopeOf } from '../scope.js';
 import { commandMeta, toPlanDto } from './plans.js';
 
@@ -371,8 +371,7 @@ export const planCommandRoutes: FastifyPluginAsyncTypebox<PlanCommandRoutesOptio
       let query = db
         .selectFrom('plans')
         .selectAll()
-        // The exact created_at as text: a JS Date would drop the microseconds and skip or repeat rows.
-        .select(sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('cursor_time'));
+        .select(exactTime('created_at').as('cursor_time'));
       if (scope !== 'all') query = query.where(scope.column, '=', scope.value);
       if (q.semester !== undefined) query = query.where('semester', '=', q.semester);
       if (q.status !== undefined) query = query.where('status', '=', q.status);
@@ -384,9 +383,7 @@ export const planCommandRoutes: FastifyPluginAsyncTypebox<PlanCommandRoutesOptio
       if (cursor) query = query.where(sql<boolean>`(created_at, plan_id) < (${cursor.t}::timestamptz, ${cursor.id})`);
       const rows = await query.orderBy('created_at', 'desc').orderBy('plan_id', 'desc').limit(limit + 1).execute();
 
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      const nextCursor = rows.length > limit && last ? encodeCursor({ t: last.cursor_time, id: last.plan_id }) : null;
+      const { page, nextCursor } = splitPage(rows, limit, (r) => ({ t: r.cursor_time, id: r.plan_id }));
       const erased = await erasedLearners(db, [...new Set(page.map((r) => r.learner_ref))]);
       return reply.send({ items: page.map((r) => toPlanDto(r, erased)), nextCursor });
     },
