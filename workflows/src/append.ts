@@ -1,9 +1,9 @@
 // The event-log activity as the workflows call it, and the rule for event ids.
 
 import type { Activities } from '@iap/activities';
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
 
-export const { appendEvents } = proxyActivities<Activities>({
+const APPEND_OPTIONS: ActivityOptions = {
   // Appends take milliseconds; a worker that died mid-append is noticed and the append retried soon.
   startToCloseTimeout: '10 seconds',
   retry: {
@@ -13,7 +13,21 @@ export const { appendEvents } = proxyActivities<Activities>({
     // These mean a bug or a second writer, not a passing fault: retrying cannot help.
     nonRetryableErrorTypes: ['ConcurrencyError', 'AppendIntegrityError'],
   },
-});
+};
+
+/**
+ * The append as a local activity: it runs in the worker inside the workflow task that decided, so a command
+ * costs one workflow task instead of a task, an activity task and a second task. Safe because the append is
+ * idempotent: a worker that dies after the commit has its workflow task retried, and the re-run append
+ * finds its events recorded (event ids are deterministic) and writes nothing.
+ */
+export const { appendEvents: appendEventsLocally } = proxyLocalActivities<Activities>(APPEND_OPTIONS);
+
+/** The append as a regular activity: how plans appended before the `append-local-activity` patch replay. */
+export const { appendEvents } = proxyActivities<Activities>(APPEND_OPTIONS);
+
+/** Workflows started before the change replay their appends as regular activities; new appends run locally. */
+export const APPEND_LOCAL_PATCH = 'append-local-activity';
 
 /**
  * An event's id is its stream and version: deterministic, so a retried append (same workflow, same

@@ -6,8 +6,8 @@
 import { isDomainError } from '@iap/domain';
 import { FAILURE_TYPES, type CommandMeta, type RefusalDetails } from '@iap/messages';
 import type { ProjectionTarget } from '@iap/activities';
-import { ActivityFailure, ApplicationFailure, condition, workflowInfo } from '@temporalio/workflow';
-import { appendEvents, eventId } from './append.js';
+import { ActivityFailure, ApplicationFailure, condition, patched, workflowInfo } from '@temporalio/workflow';
+import { APPEND_LOCAL_PATCH, appendEvents, appendEventsLocally, eventId } from './append.js';
 
 export interface Decided<E extends { type: string; data: unknown }> {
   readonly events: E[];
@@ -82,7 +82,8 @@ export async function appendDecided<E extends { type: string; data: unknown }>(
   projection: ProjectionTarget,
 ): Promise<Decided<E>> {
   try {
-    const recorded = await appendEvents({
+    const append = patched(APPEND_LOCAL_PATCH) ? appendEventsLocally : appendEvents;
+    const recorded = await append({
       streamId,
       expectedVersion: version,
       events: events.map((e, i) => ({
@@ -97,7 +98,8 @@ export async function appendDecided<E extends { type: string; data: unknown }>(
     });
     return { events, recorded };
   } catch (err) {
-    const cause = err instanceof ActivityFailure ? err.cause : undefined;
+    // A regular activity's failure arrives wrapped in an ActivityFailure; a local activity's as itself.
+    const cause = err instanceof ActivityFailure ? err.cause : err;
     if (cause instanceof ApplicationFailure && cause.type === 'BudgetError') {
       const code = (cause.details?.[0] as { code?: string } | undefined)?.code ?? 'claim.budget_exceeded';
       throw refusal(code, 'rule', cause.message, code === 'budget.below_approved' ? 'data.allocatedCents' : null);

@@ -60,12 +60,13 @@ describe('workflow replay', () => {
     expect(report.problems).toEqual([expect.objectContaining({ planId: open.planId, workflowId: open.handle.workflowId, kind: 'nondeterministic' })]);
   });
 
-  it('catches it on a committed fixture history too', async () => {
-    const history = JSON.parse(await readFile(path.join(FIXTURES_DIR, 'plan-consent-refused.json'), 'utf8'));
+  it('catches it on committed fixture histories too, appends as activities and as local activities', async () => {
+    const files = ['plan-consent-refused.activity-append.json', 'plan-consent-refused.local-append.json'];
+    const histories = await Promise.all(files.map(async (f) => ({ workflowId: f, history: JSON.parse(await readFile(path.join(FIXTURES_DIR, f), 'utf8')) })));
     const errors: string[] = [];
-    for await (const res of Worker.runReplayHistories({ workflowBundle: { codePath: badBundle }, replayName: 'bad' }, [{ workflowId: 'fixture', history }])) {
-      if (res.error) errors.push(res.error.name);
+    for await (const res of Worker.runReplayHistories({ workflowBundle: { codePath: badBundle }, replayName: 'bad' }, histories)) {
+      if (res.error) errors.push(`${res.workflowId}: ${res.error.name}`);
     }
-    expect(errors).toEqual(['DeterminismViolationError']);
+    expect(errors).toEqual(files.map((f) => `${f}: DeterminismViolationError`));
   });
 });

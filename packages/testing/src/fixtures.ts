@@ -10,8 +10,14 @@ import type { TestStack } from './stack.js';
 
 export const FIXTURES_DIR = path.join(REPO_ROOT, 'workflows', 'fixtures');
 
+/**
+ * Histories recorded by earlier code stay beside the new ones (`*.activity-append.json`: appends as regular
+ * activities, before the `append-local-activity` patch), so the patched branches keep replaying.
+ */
+const FIXTURE_GENERATION = 'local-append';
+
 export async function recordFixture(stack: TestStack, workflowId: string, name: string): Promise<void> {
   if (process.env.RECORD_WORKFLOW_FIXTURES !== '1') return;
   const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
-  await writeFile(path.join(FIXTURES_DIR, `${name}.json`), `${historyToJSON(history)}\n`);
+  await writeFile(path.join(FIXTURES_DIR, `${name}.${FIXTURE_GENERATION}.json`), `${historyToJSON(history)}\n`);
 }

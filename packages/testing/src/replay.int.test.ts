@@ -10,7 +10,8 @@ import { FIXTURES_DIR } from './fixtures.js';
 describe('recorded workflow histories', () => {
   it('all replay against the current workflow code without non-determinism', async () => {
     const files = (await readdir(FIXTURES_DIR)).filter((f) => f.endsWith('.json')).sort();
-    expect(files.length).toBeGreaterThanOrEqual(4);
+    expect(files.filter((f) => f.endsWith('.activity-append.json')).length).toBeGreaterThanOrEqual(5);
+    expect(files.filter((f) => f.endsWith('.local-append.json')).length).toBeGreaterThanOrEqual(5);
     const histories = await Promise.all(
       files.map(async (f) => ({ workflowId: path.basename(f, '.json'), history: JSON.parse(await readFile(path.join(FIXTURES_DIR, f), 'utf8')) })),
     );
