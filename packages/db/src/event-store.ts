@@ -1,9 +1,9 @@
 // Appending to and reading from the event log. Appends are idempotent (a retried append with the same
 // event ids is a no-op that returns what was recorded) and optimistic (a stale expected version fails).
 
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { canonicalJson } from './canonical.js';
-import { chainHash, type HashedEvent } from './hash-chain.js';
+import { chainBody, chainHash, linkHash, type HashedEvent } from './hash-chain.js';
 import type { Database, EventMetadata, EventRow } from './schema.js';
 
 export interface NewEvent {
@@ -71,8 +71,13 @@ export function toRecorded(r: EventRow): RecordedEvent {
 }
 
 /**
- * Appends `events` to `streamId` if the stream is at `expectedVersion`. Run it inside the transaction
- * that also writes the inline projections.
+ * Appends `events` to `streamId` if the stream is at `expectedVersion`, in one statement: atomic on its own,
+ * or run it inside the transaction that also writes the inline projections.
+ *
+ * The statement reads the previous link's hash and computes the new links in the database
+ * (`sha256(prev + "\n" + body)`, the body being the event's canonical JSON made here), so the common path
+ * is one round trip. A conflict on the stream's next version is a second writer (ConcurrencyError); a
+ * conflict on the event ids is a retry, found recorded and answered as such without writing.
  */
 export async function appendToStream(
   trx: Db,
@@ -83,56 +88,40 @@ export async function appendToStream(
 ): Promise<AppendResult> {
   if (events.length === 0) return { events: [], alreadyRecorded: true };
 
-  const head = await trx
-    .selectFrom('events')
-    .select(['stream_version', 'hash'])
-    .where('stream_id', '=', streamId)
-    .orderBy('stream_version', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  const actual = head?.stream_version ?? 0;
-  // Only a stream already past the expected version can hold this batch (a retry): look for it then, so
-  // the common path is one read and one insert.
-  if (actual !== expectedVersion) {
-    const retried = await alreadyRecorded(trx, streamId, events);
-    if (retried) return { events: retried, alreadyRecorded: true };
-    throw new ConcurrencyError(streamId, expectedVersion, actual);
-  }
-
   const recordedAt = now().toISOString();
-  let prevHash = head?.hash ?? null;
   const rows = events.map((e, i) => {
     const hashed: HashedEvent = { ...e, streamId, streamVersion: expectedVersion + i + 1, recordedAt };
-    const hash = chainHash(prevHash, hashed);
-    const row = {
-      stream_id: streamId,
-      stream_version: hashed.streamVersion,
-      event_id: e.eventId,
-      event_type: e.type,
-      schema_version: e.schemaVersion,
-      data: JSON.stringify(e.data),
-      metadata: JSON.stringify(e.metadata),
-      occurred_at: e.occurredAt,
-      recorded_at: recordedAt,
-      prev_hash: prevHash,
-      hash,
-    };
-    prevHash = hash;
-    return row;
+    return { e, version: hashed.streamVersion, body: chainBody(hashed) };
   });
+  const values = (r: (typeof rows)[number]) =>
+    sql`${streamId}, ${r.version}::int, ${r.e.eventId}, ${r.e.type}, ${r.e.schemaVersion}::int, ${JSON.stringify(r.e.data)}::jsonb, ${JSON.stringify(r.e.metadata)}::jsonb, ${r.e.occurredAt}::timestamptz, ${recordedAt}::timestamptz`;
 
+  let statement;
+  if (expectedVersion === 0) {
+    // A new stream: every link is known here (the first one hangs off the genesis hash).
+    let prev: string | null = null;
+    const links = rows.map((r) => {
+      const link = { r, prev, hash: linkHash(prev, r.body) };
+      prev = link.hash;
+      return sql`(${values(r)}, ${link.prev}::text, ${link.hash})`;
+    });
+    statement = sql<EventRow>`insert into events (${COLUMNS}) values ${sql.join(links)}
+      on conflict (event_id) do nothing returning *`;
+  } else {
+    // link_k hangs off link_(k-1); link_1 off the stream's event at the expected version, which must exist.
+    const links = rows.map((r, k) => {
+      const from = k === 0 ? sql`(select hash from events where stream_id = ${streamId} and stream_version = ${expectedVersion}) p` : sql`link_${sql.raw(String(k - 1))} p`;
+      return sql`link_${sql.raw(String(k))} as (select p.hash as prev_hash, encode(sha256(convert_to(p.hash || E'\n', 'UTF8') || ${Buffer.from(r.body, 'utf8')}::bytea), 'hex') as hash from ${from})`;
+    });
+    const selects = rows.map((r, k) => sql`select ${values(r)}, prev_hash, hash from link_${sql.raw(String(k))}`);
+    statement = sql<EventRow>`with ${sql.join(links)}
+      insert into events (${COLUMNS}) ${sql.join(selects, sql` union all `)}
+      on conflict (event_id) do nothing returning *`;
+  }
+
+  let inserted: EventRow[];
   try {
-    const inserted = await trx
-      .insertInto('events')
-      .values(rows)
-      .onConflict((oc) => oc.column('event_id').doNothing())
-      .returningAll()
-      .execute();
-    if (inserted.length !== rows.length) {
-      // Some of these ids are recorded elsewhere already: never a retry (that would have been found above).
-      throw new AppendIntegrityError(`append to ${streamId}: ${rows.length - inserted.length} of ${rows.length} event ids are already recorded`);
-    }
-    return { events: inserted.map(toRecorded), alreadyRecorded: false };
+    inserted = (await statement.execute(trx)).rows;
   } catch (err) {
     const pgErr = err as { code?: string; constraint?: string };
     if (pgErr.code === '23505' && pgErr.constraint === 'events_stream_version_key') {
@@ -143,7 +132,21 @@ export async function appendToStream(
     }
     throw err;
   }
+  if (inserted.length === rows.length) {
+    return { events: inserted.map(toRecorded).sort((a, b) => a.streamVersion - b.streamVersion), alreadyRecorded: false };
+  }
+  if (inserted.length > 0) {
+    // Some of these ids are recorded already and some are not: never a retry.
+    throw new AppendIntegrityError(`append to ${streamId}: ${rows.length - inserted.length} of ${rows.length} event ids are already recorded`);
+  }
+  // Nothing written: a retry whose events are recorded, or a stream not (yet) at the expected version.
+  const retried = await alreadyRecorded(trx, streamId, events);
+  if (retried) return { events: retried, alreadyRecorded: true };
+  const head = await trx.selectFrom('events').select('stream_version').where('stream_id', '=', streamId).orderBy('stream_version', 'desc').limit(1).executeTakeFirst();
+  throw new ConcurrencyError(streamId, expectedVersion, head?.stream_version ?? 0);
 }
+
+const COLUMNS = sql.raw('stream_id, stream_version, event_id, event_type, schema_version, data, metadata, occurred_at, recorded_at, prev_hash, hash');
 
 /** The batch as recorded, when every one of its ids is already in the stream with the same content. */
 export async function alreadyRecorded(trx: Db, streamId: string, events: readonly NewEvent[]): Promise<RecordedEvent[] | null> {

@@ -21,7 +21,12 @@ export interface HashedEvent {
 export const GENESIS_HASH = '0'.repeat(64);
 
 export function chainHash(prevHash: string | null, e: HashedEvent): string {
-  const body = canonicalJson({
+  return linkHash(prevHash, chainBody(e));
+}
+
+/** The part of a link that is the event's own: its canonical JSON. */
+export function chainBody(e: HashedEvent): string {
+  return canonicalJson({
     data: e.data,
     eventId: e.eventId,
     metadata: e.metadata,
@@ -32,6 +37,13 @@ export function chainHash(prevHash: string | null, e: HashedEvent): string {
     streamVersion: e.streamVersion,
     type: e.type,
   });
+}
+
+/**
+ * sha256(previous hash + "\n" + body), hex. The event store computes the same link in SQL when the previous
+ * hash is only in the database (`encode(sha256(convert_to(prev || E'\n', 'UTF8') || body), 'hex')`).
+ */
+export function linkHash(prevHash: string | null, body: string): string {
   return createHash('sha256')
     .update(prevHash ?? GENESIS_HASH)
     .update('\n')
