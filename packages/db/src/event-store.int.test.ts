@@ -61,6 +61,30 @@ describe('appendToStream', () => {
     expect(await readStream(db, stream)).toHaveLength(2);
   });
 
+  it('links appends after the first in the database exactly as an auditor recomputes them', async () => {
+    const stream = randomUUID();
+    await appendToStream(db, stream, 0, [ev('A', { note: 'Rīga, Liepāja — 100 €' })]);
+    const one = await appendToStream(db, stream, 1, [ev('B', { nested: { z: 1, a: [1, 'ž', null] } })]);
+    const batch = [ev('C'), ev('D', { text: 'emoji 🎓 and "quotes"' }), ev('E')];
+    const three = await appendToStream(db, stream, 2, batch);
+    expect(three.events.map((e) => [e.type, e.streamVersion])).toEqual([['C', 3], ['D', 4], ['E', 5]]);
+    expect(three.events[0]!.prevHash).toBe(one.events[0]!.hash);
+    const all = await readStream(db, stream);
+    expect(all.map((e) => e.type)).toEqual(['A', 'B', 'C', 'D', 'E']);
+    expect(verifyChain(all)).toBeNull();
+    // A retry of the batch after the first append writes nothing and answers with what was recorded.
+    const again = await appendToStream(db, stream, 2, batch);
+    expect(again).toMatchObject({ alreadyRecorded: true });
+    expect(again.events.map((e) => e.hash)).toEqual(three.events.map((e) => e.hash));
+  });
+
+  it('refuses an expected version the stream has not reached', async () => {
+    const stream = randomUUID();
+    await appendToStream(db, stream, 0, [ev('A')]);
+    await expect(appendToStream(db, stream, 3, [ev('B')])).rejects.toMatchObject({ name: 'ConcurrencyError', expectedVersion: 3, actualVersion: 1 });
+    expect(await readStream(db, stream)).toHaveLength(1);
+  });
+
   it('refuses a stale expected version', async () => {
     const stream = randomUUID();
     await appendToStream(db, stream, 0, [ev('A')]);
