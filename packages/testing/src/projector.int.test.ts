@@ -157,6 +157,31 @@ describe('report projector', () => {
     expect((await checkProjections(database.db, { projections: ['reports'] }))[0]!.ok).toBe(true);
   });
 
+  it('rebuilds the plans and claims tables from the log alone, and catches up a stream committed after the build began reading', async () => {
+    const learners = ['I-1', 'I-2', 'I-3'];
+    for (const l of learners) await appendStreams(database.db, syntheticPlan(spec(l, { stage: 'closed', riskTypes: ['economic'], paidClaimCents: 2_500 })));
+    // The live tables hold nothing of these streams (they were written to the log only): the rebuild alone fills them.
+    const inlineRows = async () => ({
+      plans: await database.db.selectFrom('plans').select(['learner_ref', 'status', 'version']).where('learner_ref', 'like', 'I-%').orderBy('learner_ref').execute(),
+      claims: await database.db.selectFrom('claims').innerJoin('plans', 'plans.plan_id', 'claims.plan_id').select(['plans.learner_ref', 'claims.status', 'claims.paid_cents']).where('plans.learner_ref', 'like', 'I-%').orderBy('plans.learner_ref').execute(),
+    });
+    expect((await inlineRows()).plans).toEqual([]);
+
+    // An open transaction keeps the snapshot's xmin below the next commit: the build does not read I-late,
+    // committed after it; the swap must catch it up.
+    const open = await openAppend(database.db, 'I-open');
+    await appendStreams(database.db, syntheticPlan(spec('I-late', { stage: 'implementation' })));
+    const [plans, claims] = await rebuildProjections(database.db, { projections: ['plans', 'claims'] });
+    await open.finish(false);
+    expect(plans!.caughtUp).toBeGreaterThanOrEqual(1);
+    expect(claims!.orphans).toEqual([]);
+    const rows = await inlineRows();
+    expect(rows.plans.map((r) => [r.learner_ref, r.status])).toEqual([['I-1', 'closed'], ['I-2', 'closed'], ['I-3', 'closed'], ['I-late', 'in_implementation']]);
+    expect(rows.claims).toEqual(learners.map((l) => ({ learner_ref: l, status: 'paid', paid_cents: '2500' })));
+    // Every row is the fold of its stream: a fresh build compares equal.
+    expect((await checkProjections(database.db, { projections: ['plans', 'claims'] })).map((c) => [c.projection, c.ok])).toEqual([['plans', true], ['claims', true]]);
+  });
+
   it('refuses a second rebuild while one runs', async () => {
     await withRebuildLock(database.db, async () => {
       await expect(rebuildProjections(database.db, { projections: ['reports'] })).rejects.toBeInstanceOf(RebuildInProgressError);

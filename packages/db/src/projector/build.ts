@@ -2,16 +2,15 @@
 // commit order: each stream is folded once, so a rebuild reads every event once and writes every row once).
 // The report build stops at a commit-order point, so the live projector's catch-up can continue from it.
 
-import { readStream, toRecorded, type RecordedEvent } from '../event-store.js';
+import { toRecorded, type RecordedEvent } from '../event-store.js';
 import { foldClaim, newClaimRow, type ClaimProjectionContext } from '../projections/claims.js';
-import { foldRecorded, planColumns, projectPlan } from '../projections/plans.js';
+import { foldRecorded, planColumns } from '../projections/plans.js';
 import type { Database, EventRow } from '../schema.js';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type QueryResult, type Transaction } from 'kysely';
 import { claimStep, planStep, refreshClaimRows, streamKind, writeClaimStates, writePlans, type Folded } from './apply.js';
 import { LOG_ORIGIN, type LogPosition } from './commit-order.js';
 import { tableSet, type ReportDatabase } from './read-model.js';
 import type { ExistingClaim } from './report-rows.js';
-import { RenameTablesPlugin } from './tables.js';
 import { initialReimbursementState, initialState, type ExistingPlan, type PlanState, type ReimbursementState } from '@iap/domain';
 
 export interface RebuildProgress {
@@ -26,18 +25,27 @@ export type OnRebuildProgress = (p: RebuildProgress) => void;
 type Db = Kysely<any> | Transaction<any>;
 type Kind = 'plan' | 'claim';
 
-/** Every stream of a kind, whole, in stream-id order; with `belowXid`, only events of earlier transactions. */
+/**
+ * Every stream of a kind, whole, in stream-id order; with `belowXid`, only events of earlier transactions.
+ * The next page is read while the caller folds the current one.
+ */
 async function* streams(db: Db, kind: Kind, belowXid: string | null, onEvents: (n: number) => void, pageSize = 5_000): AsyncGenerator<RecordedEvent[]> {
-  let after: [string, number] = ['', 0];
-  let current: RecordedEvent[] = [];
-  for (;;) {
-    const { rows } = await sql<EventRow>`
+  const page = (after: readonly [string, number]): Promise<QueryResult<EventRow>> =>
+    sql<EventRow>`
       select * from events
       where (stream_id, stream_version) > (${after[0]}, ${after[1]})
         and stream_id ${kind === 'claim' ? sql`like 'claim-%'` : sql`not like 'claim-%'`}
         ${belowXid === null ? sql`` : sql`and transaction_id < ${belowXid}::xid8`}
       order by stream_id, stream_version
       limit ${pageSize}`.execute(db);
+  let current: RecordedEvent[] = [];
+  let next: Promise<QueryResult<EventRow>> | null = page(['', 0]);
+  while (next) {
+    const rows: EventRow[] = (await next).rows;
+    const last: EventRow | undefined = rows.at(-1);
+    next = last && rows.length === pageSize ? page([last.stream_id, last.stream_version]) : null;
+    // Should the caller stop early, the prefetched page's failure is not left unhandled.
+    next?.catch(() => undefined);
     for (const row of rows) {
       const e = toRecorded(row);
       if (current.length > 0 && current[0]!.streamId !== e.streamId) {
@@ -47,11 +55,14 @@ async function* streams(db: Db, kind: Kind, belowXid: string | null, onEvents: (
       if (streamKind(e.streamId) === kind) current.push(e);
     }
     onEvents(rows.length);
-    const last = rows.at(-1);
-    if (!last || rows.length < pageSize) break;
-    after = [last.stream_id, last.stream_version];
   }
   if (current.length > 0) yield current;
+}
+
+/** The oldest transaction still running: every event of an earlier one is committed (or never will be). */
+async function snapshotXmin(db: Db): Promise<string> {
+  const { rows } = await sql<{ xmin: string }>`select pg_snapshot_xmin(pg_current_snapshot())::text as xmin`.execute(db);
+  return rows[0]!.xmin;
 }
 
 async function countEvents(db: Db, belowXid: string | null): Promise<number> {
@@ -74,8 +85,7 @@ const FLUSH = 500;
  */
 export async function buildReports(db: Kysely<ReportDatabase>, suffix: string, onProgress: OnRebuildProgress = () => undefined): Promise<{ position: LogPosition; events: number }> {
   const t = tableSet(suffix);
-  const { rows } = await sql<{ xmin: string }>`select pg_snapshot_xmin(pg_current_snapshot())::text as xmin`.execute(db);
-  const xmin = rows[0]!.xmin;
+  const xmin = await snapshotXmin(db);
   // The last event below xmin: every transaction before it has finished, so the set read is complete.
   const head = await sql<{ tx: string; pos: string }>`
     select transaction_id::text as tx, global_position::text as pos from events where transaction_id < ${xmin}::xid8
@@ -116,36 +126,40 @@ export async function buildReports(db: Kysely<ReportDatabase>, suffix: string, o
   return { position, events: total };
 }
 
-/** A view of the database in which `plans`/`claims` are the twins: the inline projection code fills them unchanged. */
-export const twinView = (db: Db, names: Readonly<Record<string, string>>): Kysely<Database> =>
-  (db as Kysely<Database>).withPlugin(new RenameTablesPlugin(names));
+/** What an inline build read: events of transactions before `xmin`; the swap catches up the rest. */
+export interface InlineBuild {
+  readonly events: number;
+  readonly xmin: string;
+}
+
+/** The rows projectPlan would write for these whole streams, in one statement. */
+async function insertPlanStreams(db: Db, twin: string, list: readonly RecordedEvent[][]): Promise<void> {
+  const rows = list.flatMap((events) => {
+    const state = foldRecorded(initialState(), events);
+    if (state.status === 'none') return [];
+    return [{ plan_id: events[0]!.streamId, created_at: events[0]!.occurredAt, ...planColumns(state, events.at(-1)!) }];
+  });
+  if (rows.length > 0) await (db as Kysely<Database>).insertInto(twin as 'plans').values(rows).execute();
+}
 
 /** Folds every plan stream into `plans<suffix>`, row for row what the append activity's projectPlan writes. */
-export async function buildPlans(db: Kysely<Database>, suffix: string, onProgress: OnRebuildProgress = () => undefined): Promise<number> {
-  const total = await countEvents(db, null);
+export async function buildPlans(db: Kysely<Database>, suffix: string, onProgress: OnRebuildProgress = () => undefined): Promise<InlineBuild> {
+  const xmin = await snapshotXmin(db);
+  const total = await countEvents(db, xmin);
   let done = 0;
   let batch: RecordedEvent[][] = [];
-  const flush = async () => {
-    const b = batch;
-    batch = [];
-    if (b.length === 0) return;
-    // Folded in memory and written in one statement per batch: the same rows projectPlan would write.
-    const rows = b.flatMap((events) => {
-      const state = foldRecorded(initialState(), events);
-      if (state.status === 'none') return [];
-      return [{ plan_id: events[0]!.streamId, created_at: events[0]!.occurredAt, ...planColumns(state, events.at(-1)!) }];
-    });
-    if (rows.length > 0) await twinView(db, { plans: `plans${suffix}` }).insertInto('plans').values(rows).execute();
-  };
-  for await (const events of streams(db, 'plan', null, (n) => {
+  for await (const events of streams(db, 'plan', xmin, (n) => {
     done += n;
     onProgress({ projection: 'plans', phase: 'plans', done, total });
   })) {
     batch.push(events);
-    if (batch.length >= 200) await flush();
+    if (batch.length >= 200) {
+      await insertPlanStreams(db, `plans${suffix}`, batch);
+      batch = [];
+    }
   }
-  await flush();
-  return done;
+  await insertPlanStreams(db, `plans${suffix}`, batch);
+  return { events: done, xmin };
 }
 
 /** Where each claim belongs, from the plans table given (the live one, or the twin being built). */
@@ -171,22 +185,23 @@ export async function projectClaimStreams(db: Db, suffix: string, plansTable: st
     else if (s.status !== 'none') rows.push(newClaimRow(events[0]!.streamId, s, c, events[0]!, events.at(-1)!));
   }
   // One statement per batch: the same rows projectClaim would write.
-  if (rows.length > 0) await twinView(db, { claims: `claims${suffix}` }).insertInto('claims').values(rows).execute();
+  if (rows.length > 0) await (db as Kysely<Database>).insertInto(`claims${suffix}` as 'claims').values(rows).execute();
   return orphans;
 }
 
 /** Folds every claim stream into `claims<suffix>`, filed under the plan rows of `plansTable`. */
-export async function buildClaims(db: Kysely<Database>, suffix: string, plansTable: string, onProgress: OnRebuildProgress = () => undefined): Promise<{ events: number; orphans: string[] }> {
-  const total = await countEvents(db, null);
+export async function buildClaims(db: Kysely<Database>, suffix: string, plansTable: string, onProgress: OnRebuildProgress = () => undefined): Promise<InlineBuild & { orphans: string[] }> {
+  const xmin = await snapshotXmin(db);
+  const total = await countEvents(db, xmin);
   let done = 0;
   const orphans: string[] = [];
   let batch: RecordedEvent[][] = [];
   const flush = async () => {
     const b = batch;
     batch = [];
-    if (b.length > 0) orphans.push(...(await db.transaction().execute((trx) => projectClaimStreams(trx, suffix, plansTable, b))));
+    if (b.length > 0) orphans.push(...(await projectClaimStreams(db, suffix, plansTable, b)));
   };
-  for await (const events of streams(db, 'claim', null, (n) => {
+  for await (const events of streams(db, 'claim', xmin, (n) => {
     done += n;
     onProgress({ projection: 'claims', phase: 'claims', done, total });
   })) {
@@ -194,26 +209,34 @@ export async function buildClaims(db: Kysely<Database>, suffix: string, plansTab
     if (batch.length >= 200) await flush();
   }
   await flush();
-  return { events: done, orphans };
+  return { events: done, orphans, xmin };
 }
 
 /**
  * Inside the swap (or compare) transaction, with the live table locked against writers: refolds into the
- * twin every stream whose live version differs from the twin's (appended while the twin was built).
+ * twin every stream with events of transactions at or after the build's `xmin` (the build did not read
+ * them, or not all of them). Exact whatever state the live table is in, so a rebuild of an empty or
+ * damaged projection costs no more than one of a healthy one.
  */
-export async function catchUpInline(trx: Transaction<any>, table: 'plans' | 'claims', suffix: string, plansTable: string): Promise<number> {
+export async function catchUpInline(trx: Transaction<any>, table: 'plans' | 'claims', suffix: string, plansTable: string, xmin: string): Promise<number> {
   const key = table === 'plans' ? 'plan_id' : 'stream_id';
   const twin = `${table}${suffix}`;
   const { rows } = await sql<{ id: string }>`
-    select coalesce(l.${sql.ref(key)}, n.${sql.ref(key)}) as id
-    from ${sql.table(table)} l full join ${sql.table(twin)} n on n.${sql.ref(key)} = l.${sql.ref(key)}
-    where l.version is distinct from n.version`.execute(trx);
-  for (const { id } of rows) {
-    await sql`delete from ${sql.table(twin)} where ${sql.ref(key)} = ${id}`.execute(trx);
-    const events = await readStream(trx, id);
-    if (events.length === 0) continue;
-    if (table === 'plans') await projectPlan(twinView(trx, { plans: twin }), id, events);
-    else await projectClaimStreams(trx, suffix, plansTable, [events]);
+    select distinct stream_id as id from events
+    where transaction_id >= ${xmin}::xid8 and stream_id ${table === 'claims' ? sql`like 'claim-%'` : sql`not like 'claim-%'`}`.execute(trx);
+  const ids = rows.map((r) => r.id).filter((id) => streamKind(id) === (table === 'plans' ? 'plan' : 'claim'));
+  for (let i = 0; i < ids.length; i += 200) {
+    const chunk = ids.slice(i, i + 200);
+    await sql`delete from ${sql.table(twin)} where ${sql.ref(key)} in (${sql.join(chunk)})`.execute(trx);
+    const { rows: events } = await sql<EventRow>`
+      select * from events where stream_id in (${sql.join(chunk)}) order by stream_id, stream_version`.execute(trx);
+    const list: RecordedEvent[][] = [];
+    for (const e of events.map(toRecorded)) {
+      if (list.at(-1)?.[0]!.streamId === e.streamId) list.at(-1)!.push(e);
+      else list.push([e]);
+    }
+    if (table === 'plans') await insertPlanStreams(trx, twin, list);
+    else await projectClaimStreams(trx, suffix, plansTable, list);
   }
-  return rows.length;
+  return ids.length;
 }

@@ -60,13 +60,12 @@ async function checkOne(db: Kysely<Database>, p: ProjectionName, plansTable: str
       }
       throw new Error('unreachable');
     }
-    if (p === 'plans') await buildPlans(db, CHECK, onProgress);
-    else await buildClaims(db, CHECK, plansTable, onProgress);
+    const built = p === 'plans' ? await buildPlans(db, CHECK, onProgress) : await buildClaims(db, CHECK, plansTable, onProgress);
     return await db.transaction().execute(async (trx) => {
       await sql`set local lock_timeout = '30s'`.execute(trx);
       // Share mode: readers go on, appends wait until the comparison is done.
       await sql`lock table ${sql.table(p)} in share mode`.execute(trx);
-      await catchUpInline(trx, p, CHECK, plansTable);
+      await catchUpInline(trx, p, CHECK, plansTable, built.xmin);
       return compareAll(trx, p);
     });
   } finally {

@@ -80,12 +80,12 @@ async function rebuildOne(db: Kysely<Database>, p: ProjectionName, onProgress: O
         return { projection: p, events: built.events + caught.events, ms: Date.now() - t0, caughtUp: caught.events, position: caught.position };
       });
     }
-    const built = p === 'plans' ? { events: await buildPlans(db, NEXT, onProgress), orphans: [] } : await buildClaims(db, NEXT, 'plans', onProgress);
+    const built = p === 'plans' ? { ...(await buildPlans(db, NEXT, onProgress)), orphans: [] } : await buildClaims(db, NEXT, 'plans', onProgress);
     return await db.transaction().execute(async (trx) => {
       await sql`set local lock_timeout = '30s'`.execute(trx);
       // Appends wait here (the activity retries them if this takes long), and go to the new table after.
       await sql`lock table ${sql.table(p)} in access exclusive mode`.execute(trx);
-      const caughtUp = await catchUpInline(trx, p, NEXT, 'plans');
+      const caughtUp = await catchUpInline(trx, p, NEXT, 'plans', built.xmin);
       await swapInTwin(trx, p, NEXT);
       return { projection: p, events: built.events, ms: Date.now() - t0, caughtUp, orphans: built.orphans };
     });

@@ -1,17 +1,8 @@
 // Table plumbing for blue/green rebuilds: make an empty twin of a table (`plans__next`), swap it in
-// under the live name with the live table's index names and grants, and point unchanged code at a twin.
+// under the live name with the live table's index names and grants, and compare a twin with the live table.
 
 import {
-  IdentifierNode,
-  OperationNodeTransformer,
   sql,
-  type KyselyPlugin,
-  type PluginTransformQueryArgs,
-  type PluginTransformResultArgs,
-  type QueryResult,
-  type RootOperationNode,
-  type TableNode,
-  type UnknownRow,
   type Kysely,
   type Transaction,
 } from 'kysely';
@@ -72,26 +63,6 @@ export async function swapInTwin(trx: Transaction<any>, table: string, suffix: s
   for (const i of await indexesOf(trx, table)) {
     const name = byShape.get(i.shape);
     if (name && name !== i.name) await sql`alter index ${sql.id(i.name)} rename to ${sql.id(name)}`.execute(trx);
-  }
-}
-
-/** Rewrites table names in every query, so code written for `plans` can fill `plans__next` unchanged. */
-export class RenameTablesPlugin implements KyselyPlugin {
-  private readonly transformer: OperationNodeTransformer;
-  constructor(names: Readonly<Record<string, string>>) {
-    this.transformer = new (class extends OperationNodeTransformer {
-      protected override transformTable(node: TableNode): TableNode {
-        const t = super.transformTable(node);
-        const to = names[t.table.identifier.name];
-        return to ? { ...t, table: { ...t.table, identifier: IdentifierNode.create(to) } } : t;
-      }
-    })();
-  }
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    return this.transformer.transformNode(args.node);
-  }
-  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    return args.result;
   }
 }
 
