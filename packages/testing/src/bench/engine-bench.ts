@@ -302,7 +302,8 @@ async function appendPhase(adminUrl: string): Promise<Record<string, unknown>> {
         const v = versions.get(stream) ?? 0;
         versions.set(stream, v + batch);
         const events = Array.from({ length: batch }, (_, k) => consultationEvent(stream, v + k + 1));
-        await db.transaction().execute((trx) => appendToStream(trx, stream, v, events));
+        // One statement, its own transaction (autocommit), like the baseline's INSERT.
+        await appendToStream(db, stream, v, events);
         return true;
       });
     };
