@@ -30,6 +30,12 @@ export function createDb(opts: DbOptions): Kysely<Database> {
   });
   // A dropped idle connection (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  // Nor one dropped while checked out between two statements (a transaction, a pinned connection): the
+  // pool listens only on idle clients, and an 'error' event nobody listens to is an uncaught exception.
+  // The next statement on that client fails and the caller sees it; the pool discards the dead client.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   if (opts.role) {
     const stmt = `set role ${pg.escapeIdentifier(opts.role)}`;
     pool.on('connect', (client) => {
