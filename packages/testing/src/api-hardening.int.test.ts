@@ -78,7 +78,9 @@ beforeAll(async () => {
   });
   await ok('PUT', tokens.financeA!, `/budgets/${MUNI_A}/${encodeURIComponent(SEMESTER_NOW)}`, { allocatedCents: 100_000 });
   await ok('PUT', tokens.preparerA!, '/learners/L-matrix/identity', { givenName: 'Anna', familyName: 'Bērziņa', personalCode: '010110-12345', birthDate: '2010-01-01' });
-  for (let i = 0; i < 100 && (await call('GET', tokens.financeA!, `/claims/${planA}/${CLAIM}`)).statusCode !== 200; i++) {
+  // The claim's own workflow writes its first event after the plan's command answered: wait for it.
+  for (const deadline = Date.now() + 20_000; (await call('GET', tokens.financeA!, `/claims/${planA}/${CLAIM}`)).statusCode !== 200; ) {
+    if (Date.now() > deadline) throw new Error('the claim never reached the finance queue');
     await new Promise((r) => setTimeout(r, 50));
   }
 

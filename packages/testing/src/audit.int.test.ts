@@ -73,7 +73,7 @@ beforeAll(async () => {
 
   // The whole lifecycle, with what the API said after every step.
   await setBudget(stack, MUNI_A, SEMESTER_NOW, 1_000_000);
-  planA = await PlanDriver.start(stack, { config: fastConfig({ semesterEndsInMs: 5_000 }) });
+  planA = await PlanDriver.start(stack, { config: fastConfig({ semesterEndsInMs: 12_000 }) });
   await snapshot('drafted');
   await planA.send(PREPARER, { type: 'RequestConsent', data: {} });
   await planA.send(PREPARER, { type: 'GrantConsent', data: { givenBy: 'parent', signedOn: TODAY, documentRef: 'consent-scan-1' } });
@@ -95,7 +95,7 @@ beforeAll(async () => {
   await planA.claim('k1', FINANCE, { type: 'PayClaim', data: { paidOn: TODAY, paymentRef: 'PAY-1' } });
   await planA.waitFor((s) => s.status !== 'none' && s.claims.some((c) => c.status === 'paid'));
   await snapshot('paid');
-  await planA.waitFor((s) => s.status === 'awaiting_evaluation');
+  await planA.waitFor((s) => s.status === 'awaiting_evaluation', 40_000);
   await snapshot('semester ended');
   await planA.send(PREPARER, {
     type: 'EvaluatePlan',
@@ -103,7 +103,7 @@ beforeAll(async () => {
   });
   await planA.send(PREPARER, { type: 'ClosePlan', data: {} });
   await snapshot('closed');
-}, 60_000);
+}, 90_000);
 
 afterAll(async () => {
   await auditorDb?.destroy();

@@ -128,8 +128,8 @@ describe('a worker killed -9 between an append commit and its completion report'
     // Restart without the fault. Temporal retries the workflow task after its timeout; the task runs the
     // append again, which finds the events recorded, writes nothing, and the create answers.
     const second = startWorker();
+    // (No check that the create is still waiting here: on a slow machine the retried task may already have run.)
     await waitForPolling(client, taskQueue, second);
-    expect(settled).toBe(false);
     const created = await within(create, 45_000, () => `the create to answer after the restart\n${second.output()}`);
     expect(created.statusCode, created.body).toBe(201);
     expect(created.json()).toMatchObject({ planId, version: 1, status: 'draft', events: [{ type: 'PlanDrafted', version: 1 }] });

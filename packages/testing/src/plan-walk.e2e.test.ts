@@ -7,7 +7,7 @@ import { fastConfig, SEMESTER_NOW, TODAY } from './workflow-driver.js';
 
 let stack: TestStack;
 let base = '';
-const SEMESTER_ENDS_IN_MS = 20_000;
+const SEMESTER_ENDS_IN_MS = 30_000;
 let startedAt = 0;
 const tok = {} as Record<'preparer' | 'director' | 'muni' | 'national' | 'finance', string>;
 
@@ -140,5 +140,5 @@ describe('a plan over HTTP, from draft to a paid claim to its evaluation', () =>
     const final = await step('GET', tok.national, `/plans/${planId}`);
     expect(final).toMatchObject({ status: 'closed', learnerRef: 'L-walk', schoolId: 'school-a' });
     expect(final.state.evaluation).toMatchObject({ outcome: 'completed_year' });
-  }, 60_000);
+  }, 90_000);
 });

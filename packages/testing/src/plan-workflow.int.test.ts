@@ -33,7 +33,7 @@ async function refusalOf(p: Promise<unknown>): Promise<{ code: string; kind: str
 
 describe('plan workflow', () => {
   it('walks a municipal plan from draft to closed: consent, three approvals, delivery, a paid claim, semester end, evaluation', async () => {
-    const p = await PlanDriver.start(stack, { config: fastConfig({ semesterEndsInMs: 10_000 }) });
+    const p = await PlanDriver.start(stack, { config: fastConfig({ semesterEndsInMs: 15_000 }) });
     await p.consentAndSubmit();
     // Approval levels go in order: the national level cannot sign before the municipality.
     await p.send(DIRECTOR, { type: 'ApprovePlan', data: { level: 'school' } });
@@ -98,7 +98,7 @@ describe('plan workflow', () => {
   }, 45_000);
 
   it('lets a closed plan carry over into the next semester while its workflow lingers', async () => {
-    const p = await PlanDriver.start(stack, { config: fastConfig({ semesterEndsInMs: 4_000 }), closedGraceMs: 10_000 });
+    const p = await PlanDriver.start(stack, { config: fastConfig({ semesterEndsInMs: 8_000 }), closedGraceMs: 10_000 });
     await p.consentAndSubmit();
     await p.approveAll();
     await p.waitFor((s) => s.status === 'awaiting_evaluation');
@@ -184,7 +184,7 @@ describe('plan workflow', () => {
   });
 
   it('marks the evaluation overdue when it is late, and still takes it afterwards', async () => {
-    const p = await PlanDriver.start(stack, { config: fastConfig({ semesterEndsInMs: 4_000, evaluationDueMs: 1_000 }) });
+    const p = await PlanDriver.start(stack, { config: fastConfig({ semesterEndsInMs: 8_000, evaluationDueMs: 1_000 }) });
     await p.consentAndSubmit();
     await p.approveAll();
     const overdue = await p.waitFor((s) => s.status === 'awaiting_evaluation' && s.evaluationOverdue);
@@ -197,7 +197,7 @@ describe('plan workflow', () => {
   });
 
   it('closes a plan that was never approved when the semester ends', async () => {
-    const p = await PlanDriver.start(stack, { config: fastConfig({ semesterEndsInMs: 1_500 }) });
+    const p = await PlanDriver.start(stack, { config: fastConfig({ semesterEndsInMs: 4_000 }) });
     const final = await p.handle.result();
     expect(final.status).toBe('closed');
     expect(await p.eventTypes()).toEqual(['PlanDrafted', 'SemesterEnded', 'PlanClosed']);
