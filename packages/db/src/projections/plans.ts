@@ -1,21 +1,17 @@
 // The inline plan projection: folds a plan's new events into its row with the same decider `evolve`
 // the workflow uses, in the transaction that appended them (read-your-writes for the API).
 
-import { evolve, initialState, type PlanEvent, type PlanState } from '@iap/domain';
+import { evolve, initialState, upcastPlanEvent, type PlanState } from '@iap/domain';
 import type { Kysely, Transaction } from 'kysely';
 import type { RecordedEvent } from '../event-store.js';
 import type { Database, PlanRow } from '../schema.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-/** The domain event carried by a recorded event. (Older schema versions are upcast here when they exist.) */
-export function toPlanEvent(e: Pick<RecordedEvent, 'type' | 'data'>): PlanEvent {
-  return { type: e.type, data: e.data } as PlanEvent;
-}
-
+/** Folds recorded events into a plan: each read at its stored schema version by the domain's upcaster. */
 export function foldRecorded(state: PlanState, events: readonly RecordedEvent[]): PlanState {
   let s = state;
-  for (const e of events) s = evolve(s, toPlanEvent(e), { occurredAt: e.occurredAt, version: e.streamVersion });
+  for (const e of events) s = evolve(s, upcastPlanEvent(e), { occurredAt: e.occurredAt, version: e.streamVersion });
   return s;
 }
 
