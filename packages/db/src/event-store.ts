@@ -3,7 +3,7 @@
 
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { canonicalJson } from './canonical.js';
-import { chainBody, chainHash, linkHash, type HashedEvent } from './hash-chain.js';
+import { chainBodyWith, chainHash, type HashedEvent } from './hash-chain.js';
 import type { Database, EventMetadata, EventRow } from './schema.js';
 
 export interface NewEvent {
@@ -74,10 +74,10 @@ export function toRecorded(r: EventRow): RecordedEvent {
  * Appends `events` to `streamId` if the stream is at `expectedVersion`, in one statement: atomic on its own,
  * or run it inside the transaction that also writes the inline projections.
  *
- * The statement reads the previous link's hash and computes the new links in the database
- * (`sha256(prev + "\n" + body)`, the body being the event's canonical JSON made here), so the common path
- * is one round trip. A conflict on the stream's next version is a second writer (ConcurrencyError); a
- * conflict on the event ids is a retry, found recorded and answered as such without writing.
+ * The body of each link (the event's canonical JSON) is made here; the database function reads the previous
+ * link's hash and computes `sha256(prev + "\n" + body)` beside the insert, so the common path is one round
+ * trip. A conflict on the stream's next version is a second writer (ConcurrencyError); a conflict on the
+ * event ids is a retry, found recorded and answered as such without writing.
  */
 export async function appendToStream(
   trx: Db,
@@ -90,36 +90,24 @@ export async function appendToStream(
 
   const recordedAt = now().toISOString();
   const rows = events.map((e, i) => {
-    const hashed: HashedEvent = { ...e, streamId, streamVersion: expectedVersion + i + 1, recordedAt };
-    return { e, version: hashed.streamVersion, body: chainBody(hashed) };
+    // Data and metadata are serialised once, canonically: the same strings go to the jsonb columns and into
+    // the link's body. The time is normalised as reading it back gives it, so the stored link verifies.
+    const link = { ...e, occurredAt: new Date(e.occurredAt).toISOString(), streamId, streamVersion: expectedVersion + i + 1, recordedAt };
+    const data = canonicalJson(e.data);
+    const metadata = canonicalJson(e.metadata);
+    return { e, link, data, metadata, body: chainBodyWith(link, data, metadata) };
   });
-  const values = (r: (typeof rows)[number]) =>
-    sql`${streamId}, ${r.version}::int, ${r.e.eventId}, ${r.e.type}, ${r.e.schemaVersion}::int, ${JSON.stringify(r.e.data)}::jsonb, ${JSON.stringify(r.e.metadata)}::jsonb, ${r.e.occurredAt}::timestamptz, ${recordedAt}::timestamptz`;
 
-  let statement;
-  if (expectedVersion === 0) {
-    // A new stream: every link is known here (the first one hangs off the genesis hash).
-    let prev: string | null = null;
-    const links = rows.map((r) => {
-      const link = { r, prev, hash: linkHash(prev, r.body) };
-      prev = link.hash;
-      return sql`(${values(r)}, ${link.prev}::text, ${link.hash})`;
-    });
-    statement = sql<EventRow>`insert into events (${COLUMNS}) values ${sql.join(links)}
-      on conflict (event_id) do nothing returning *`;
-  } else {
-    // link_k hangs off link_(k-1); link_1 off the stream's event at the expected version, which must exist.
-    const links = rows.map((r, k) => {
-      const from = k === 0 ? sql`(select hash from events where stream_id = ${streamId} and stream_version = ${expectedVersion}) p` : sql`link_${sql.raw(String(k - 1))} p`;
-      return sql`link_${sql.raw(String(k))} as (select p.hash as prev_hash, encode(sha256(convert_to(p.hash || E'\n', 'UTF8') || ${Buffer.from(r.body, 'utf8')}::bytea), 'hex') as hash from ${from})`;
-    });
-    const selects = rows.map((r, k) => sql`select ${values(r)}, prev_hash, hash from link_${sql.raw(String(k))}`);
-    statement = sql<EventRow>`with ${sql.join(links)}
-      insert into events (${COLUMNS}) ${sql.join(selects, sql` union all `)}
-      on conflict (event_id) do nothing returning *`;
-  }
+  // One call: the database function links each event to the previous one (the stream's event at the
+  // expected version, read there) and inserts it; see migrations/…_0300_append_function.ts.
+  const statement = sql<Inserted>`
+    select out_global_position as global_position, out_transaction_id as transaction_id, out_stream_version as stream_version,
+      out_prev_hash as prev_hash, out_hash as hash
+    from iap_append_events(${streamId}, ${expectedVersion}::int, ${rows.map((r) => r.e.eventId)}::text[], ${rows.map((r) => r.e.type)}::text[],
+      ${rows.map((r) => r.e.schemaVersion)}::int[], ${rows.map((r) => r.data)}::jsonb[], ${rows.map((r) => r.metadata)}::jsonb[],
+      ${rows.map((r) => r.link.occurredAt)}::timestamptz[], ${recordedAt}::timestamptz, ${rows.map((r) => r.body)}::text[])`;
 
-  let inserted: EventRow[];
+  let inserted: Inserted[];
   try {
     inserted = (await statement.execute(trx)).rows;
   } catch (err) {
@@ -133,7 +121,12 @@ export async function appendToStream(
     throw err;
   }
   if (inserted.length === rows.length) {
-    return { events: inserted.map(toRecorded).sort((a, b) => a.streamVersion - b.streamVersion), alreadyRecorded: false };
+    const byVersion = new Map(inserted.map((r) => [r.stream_version, r]));
+    const recorded = rows.map((r): RecordedEvent => {
+      const db = byVersion.get(r.link.streamVersion)!;
+      return { ...r.link, globalPosition: String(db.global_position), transactionId: String(db.transaction_id), prevHash: db.prev_hash, hash: db.hash };
+    });
+    return { events: recorded, alreadyRecorded: false };
   }
   if (inserted.length > 0) {
     // Some of these ids are recorded already and some are not: never a retry.
@@ -146,7 +139,8 @@ export async function appendToStream(
   throw new ConcurrencyError(streamId, expectedVersion, head?.stream_version ?? 0);
 }
 
-const COLUMNS = sql.raw('stream_id, stream_version, event_id, event_type, schema_version, data, metadata, occurred_at, recorded_at, prev_hash, hash');
+/** What only the database knows of a new event; the rest is what was sent (no jsonb parsed back). */
+type Inserted = Pick<EventRow, 'global_position' | 'transaction_id' | 'stream_version' | 'prev_hash' | 'hash'>;
 
 /** The batch as recorded, when every one of its ids is already in the stream with the same content. */
 export async function alreadyRecorded(trx: Db, streamId: string, events: readonly NewEvent[]): Promise<RecordedEvent[] | null> {

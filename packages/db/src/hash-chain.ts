@@ -26,17 +26,21 @@ export function chainHash(prevHash: string | null, e: HashedEvent): string {
 
 /** The part of a link that is the event's own: its canonical JSON. */
 export function chainBody(e: HashedEvent): string {
-  return canonicalJson({
-    data: e.data,
-    eventId: e.eventId,
-    metadata: e.metadata,
-    occurredAt: e.occurredAt,
-    recordedAt: e.recordedAt,
-    schemaVersion: e.schemaVersion,
-    streamId: e.streamId,
-    streamVersion: e.streamVersion,
-    type: e.type,
-  });
+  return chainBodyWith(e, canonicalJson(e.data), canonicalJson(e.metadata));
+}
+
+/**
+ * The same canonical JSON, from data and metadata already in canonical form (the event store writes those
+ * very strings to the jsonb columns, so each is serialised once). Keys in sorted order, as canonicalJson
+ * would put them; the unit test holds the two forms equal.
+ */
+export function chainBodyWith(e: Omit<HashedEvent, 'data' | 'metadata'>, data: string, metadata: string): string {
+  const str = JSON.stringify;
+  if (!Number.isSafeInteger(e.schemaVersion) || !Number.isSafeInteger(e.streamVersion)) throw new TypeError('versions are integers');
+  return (
+    `{"data":${data},"eventId":${str(e.eventId)},"metadata":${metadata},"occurredAt":${str(e.occurredAt)},"recordedAt":${str(e.recordedAt)},` +
+    `"schemaVersion":${e.schemaVersion},"streamId":${str(e.streamId)},"streamVersion":${e.streamVersion},"type":${str(e.type)}}`
+  );
 }
 
 /**
