@@ -289,6 +289,17 @@ export const planCommandRoutes: FastifyPluginAsyncTypebox<PlanCommandRoutesOptio
     return row;
   }
 
+  /** What a command needs of the plan row before it goes to the workflow: its scope and status, not its state. */
+  async function visiblePlanScope(actor: RequestActor, planId: string) {
+    const row = await db
+      .selectFrom('plans')
+      .select(['school_id', 'municipality_id', 'partner_id', 'status'])
+      .where('plan_id', '=', planId)
+      .executeTakeFirst();
+    if (!row || !canSee(actor, row)) throw new HttpProblem(404, 'not_found', 'no such plan');
+    return row;
+  }
+
   function register<T extends UserCommandType, B extends TSchema, P extends TSchema>(r: CommandRoute<T, B, P>): void {
     app.post(
       `/plans/:planId${r.path}`,
@@ -316,7 +327,7 @@ export const planCommandRoutes: FastifyPluginAsyncTypebox<PlanCommandRoutesOptio
         const params = request.params as Static<P> & PlanParamsT;
         const headers = request.headers as Static<typeof CommandHeaders>;
         const expectedVersion = expectedVersionOf(headers['if-match']);
-        const row = await visiblePlan(actor, params.planId);
+        const row = await visiblePlanScope(actor, params.planId);
         // The decider refuses it too; answering here spares a workflow round trip and covers ended plans.
         if (!requiredRolesFor(r.type).includes(actor.role)) {
           const why = actor.role === 'auditor' ? 'auditors read plans and change nothing' : `a ${ROLE_LABELS[actor.role]} may not do this`;
