@@ -18,7 +18,11 @@ export function foldRecorded(state: PlanState, events: readonly RecordedEvent[])
 export async function projectPlan(trx: Db, planId: string, events: readonly RecordedEvent[]): Promise<PlanState> {
   const last = events.at(-1);
   if (!last) throw new Error('projectPlan needs at least one event');
-  const row = await trx.selectFrom('plans').select(['state', 'version']).where('plan_id', '=', planId).forUpdate().executeTakeFirst();
+  // A stream's first events have no row to fold onto (the append just created the stream): skip the read.
+  const row =
+    events[0]!.streamVersion === 1
+      ? undefined
+      : await trx.selectFrom('plans').select(['state', 'version']).where('plan_id', '=', planId).forUpdate().executeTakeFirst();
   const before = row ? (row.state as PlanState) : initialState();
   const fresh = events.filter((e) => e.streamVersion > before.version);
   if (fresh.length === 0) return before;

@@ -39,7 +39,9 @@ async function* streams(db: Db, kind: Kind, belowXid: string | null, onEvents: (
       order by stream_id, stream_version
       limit ${pageSize}`.execute(db);
   let current: RecordedEvent[] = [];
-  let next: Promise<QueryResult<EventRow>> | null = page(['', 0]);
+  // Claim streams are named `claim-…`: in any collation they sort at or after that prefix, so their scan
+  // starts there instead of at the first plan.
+  let next: Promise<QueryResult<EventRow>> | null = page([kind === 'claim' ? 'claim-' : '', 0]);
   while (next) {
     const rows: EventRow[] = (await next).rows;
     const last: EventRow | undefined = rows.at(-1);
