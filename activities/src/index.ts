@@ -91,6 +91,7 @@ export function createActivities(deps: ActivityDeps) {
       requestId: input.events[0]?.metadata.requestId ?? null,
       streamId: input.streamId,
     });
+    const started = performance.now();
     try {
       const result = await db.transaction().execute(async (trx) => {
         const appended = await appendToStream(trx, input.streamId, input.expectedVersion, input.events);
@@ -98,7 +99,7 @@ export function createActivities(deps: ActivityDeps) {
         return appended;
       });
       log.info(
-        { events: result.events.map((e) => e.type), version: result.events.at(-1)?.streamVersion, retry: result.alreadyRecorded },
+        { events: result.events.map((e) => e.type), version: result.events.at(-1)?.streamVersion, retry: result.alreadyRecorded, ms: Math.round((performance.now() - started) * 10) / 10 },
         result.alreadyRecorded ? 'events were already recorded (retry): nothing written' : 'events appended',
       );
       await deps.afterCommit?.(input);

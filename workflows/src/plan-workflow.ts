@@ -59,6 +59,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
   let state: PlanState = input.carried?.state ?? initialState();
   const outcomes: ClaimOutcome[] = [...(input.carried?.pendingOutcomes ?? [])];
   const lock = new Lock();
+  /** The search attributes this run last published (see updateSearchAttributes). */
+  let published: string | null = null;
 
   setHandler(planStateQuery, () => state);
   setHandler(claimOutcomeSignal, (o) => void outcomes.push(o));
@@ -85,7 +87,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
     recorded.forEach((r, i) => {
       state = evolve(state, events[i]!, { occurredAt: r.occurredAt, version: r.version });
     });
-    updateSearchAttributes(state);
+    published = updateSearchAttributes(state, published);
     for (const e of events) if (e.type === 'CompensationClaimed') await startClaim(e, env.meta);
     return {
       planId: input.planId,
@@ -214,13 +216,24 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
   return state;
 }
 
-function updateSearchAttributes(s: PlanState): void {
-  if (s.status === 'none') return;
+/**
+ * Publishes the plan's search attributes when they change, and returns what is published. Each upsert is a
+ * history event and a visibility write on the server, so a command that leaves them as they were (most of
+ * them: logging a consultation) upserts nothing. Histories recorded before this upserted after every
+ * command, and still replay (the patch).
+ */
+function updateSearchAttributes(s: PlanState, published: string | null): string | null {
+  if (s.status === 'none') return published;
+  const attributes = JSON.stringify([s.schoolId, s.municipalityId, s.semester, s.status, riskTypesOf(s)]);
+  if (patched('search-attributes-on-change') && attributes === published) return published;
   upsertSearchAttributes([
     { key: SA.school, value: s.schoolId },
     { key: SA.municipality, value: s.municipalityId },
     { key: SA.semester, value: s.semester },
     { key: SA.status, value: s.status },
-    { key: SA.riskTypes, value: [...new Set(s.risks.map((r) => r.type))].sort() },
+    { key: SA.riskTypes, value: riskTypesOf(s) },
   ]);
+  return attributes;
 }
+
+const riskTypesOf = (s: Exclude<PlanState, { status: 'none' }>): string[] => [...new Set(s.risks.map((r) => r.type))].sort();

@@ -11,10 +11,12 @@ import type { TestStack } from './stack.js';
 export const FIXTURES_DIR = path.join(REPO_ROOT, 'workflows', 'fixtures');
 
 /**
- * Histories recorded by earlier code stay beside the new ones (`*.activity-append.json`: appends as regular
- * activities, before the `append-local-activity` patch), so the patched branches keep replaying.
+ * Histories recorded by earlier code stay beside the new ones, so every patched branch keeps replaying:
+ * `*.activity-append.json` appends as regular activities (before `append-local-activity`),
+ * `*.local-append.json` search attributes upserted after every command (before `search-attributes-on-change`),
+ * `*.sa-on-change.json` the current code.
  */
-const FIXTURE_GENERATION = 'local-append';
+const FIXTURE_GENERATION = 'sa-on-change';
 
 export async function recordFixture(stack: TestStack, workflowId: string, name: string): Promise<void> {
   if (process.env.RECORD_WORKFLOW_FIXTURES !== '1') return;

@@ -219,6 +219,20 @@ describe('plan workflow', () => {
     expect(desc.typedSearchAttributes.get(SA.school)).toBe('school-a');
     expect(desc.typedSearchAttributes.get(SA.semester)).toBe(SEMESTER_NOW);
     expect(desc.typedSearchAttributes.get(SA.riskTypes)).toEqual(['economic', 'learning']);
+
+    // Published when they change, not after every command: a logged consultation leaves them as they were.
+    const upserts = async () => ((await p.handle.fetchHistory()).events ?? []).filter((e) => e.upsertWorkflowSearchAttributesEventAttributes).length;
+    await p.send(PREPARER, { type: 'GrantConsent', data: { givenBy: 'parent', signedOn: TODAY, documentRef: 'consent-scan-1' } });
+    await p.send(PREPARER, { type: 'SubmitForApproval', data: {} });
+    await p.approveAll();
+    const consult = (id: string) =>
+      p.send(PREPARER, { type: 'LogConsultation', data: { consultationId: id, measureId: 'm1', date: TODAY, providerType: 'teacher', subject: 'mathematics', minutes: 45, mode: 'in_person' } });
+    await consult('c1'); // the first one starts the implementation: the status changes
+    const before = await upserts();
+    await consult('c2');
+    await consult('c3');
+    expect(await upserts()).toBe(before);
+    expect((await p.handle.describe()).typedSearchAttributes.get(SA.status)).toBe((await p.state()).status);
   });
 
   it('continues as new when its history grows, losing nothing', async () => {

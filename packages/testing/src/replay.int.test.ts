@@ -12,6 +12,7 @@ describe('recorded workflow histories', () => {
     const files = (await readdir(FIXTURES_DIR)).filter((f) => f.endsWith('.json')).sort();
     expect(files.filter((f) => f.endsWith('.activity-append.json')).length).toBeGreaterThanOrEqual(5);
     expect(files.filter((f) => f.endsWith('.local-append.json')).length).toBeGreaterThanOrEqual(5);
+    expect(files.filter((f) => f.endsWith('.sa-on-change.json')).length).toBeGreaterThanOrEqual(5);
     const histories = await Promise.all(
       files.map(async (f) => ({ workflowId: path.basename(f, '.json'), history: JSON.parse(await readFile(path.join(FIXTURES_DIR, f), 'utf8')) })),
     );
