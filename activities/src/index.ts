@@ -3,6 +3,7 @@
 
 import {
   alreadyRecorded,
+  appendPlanEvents,
   appendToStream,
   applyClaimToBudget,
   BudgetError,
@@ -20,6 +21,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import type { PlanState } from '@iap/domain';
 
 export interface ActivityDeps {
   readonly db: Kysely<Database>;
@@ -39,7 +41,12 @@ export interface EventToAppend {
 
 /** Which inline projection the events feed, in the same transaction. */
 export type ProjectionTarget =
-  | { readonly kind: 'plan' }
+  /**
+   * `state`: the plan after these events, folded by the workflow with the decider's evolve; with it the
+   * append and the row are one statement. Without it (or when that statement cannot apply) the row is
+   * read, folded and written in the append's transaction.
+   */
+  | { readonly kind: 'plan'; readonly state?: PlanState }
   | { readonly kind: 'claim'; readonly context: ClaimProjectionContext }
   | { readonly kind: 'budget' };
 
@@ -93,11 +100,17 @@ export function createActivities(deps: ActivityDeps) {
     });
     const started = performance.now();
     try {
-      const result = await db.transaction().execute(async (trx) => {
-        const appended = await appendToStream(trx, input.streamId, input.expectedVersion, input.events);
-        if (!appended.alreadyRecorded) await project(trx, input, appended.events);
-        return appended;
-      });
+      const fast =
+        input.projection.kind === 'plan' && input.projection.state
+          ? await appendPlanEvents(db, input.streamId, input.expectedVersion, input.events, input.projection.state)
+          : null;
+      const result =
+        fast ??
+        (await db.transaction().execute(async (trx) => {
+          const appended = await appendToStream(trx, input.streamId, input.expectedVersion, input.events);
+          if (!appended.alreadyRecorded) await project(trx, input, appended.events);
+          return appended;
+        }));
       log.info(
         { events: result.events.map((e) => e.type), version: result.events.at(-1)?.streamVersion, retry: result.alreadyRecorded, ms: Math.round((performance.now() - started) * 10) / 10 },
         result.alreadyRecorded ? 'events were already recorded (retry): nothing written' : 'events appended',

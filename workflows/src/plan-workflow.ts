@@ -83,7 +83,14 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
 
   // One command at a time (the lock): the state may have moved since a validator ran, so run() decides again.
   async function run(env: CommandEnvelope): Promise<CommandResult> {
-    const { events, recorded } = await appendDecided(input.planId, state.version, decideOrRefuse(env), EVENT_SCHEMA_VERSIONS, env.meta, { kind: 'plan' });
+    const decided = decideOrRefuse(env);
+    // The plan's row is the state after these events, folded here by the same evolve: the append writes it
+    // in the same statement as the events.
+    const after = (occurredAt: string) => decided.reduce((s, e, i) => evolve(s, e, { occurredAt, version: state.version + i + 1 }), state);
+    const { events, recorded } = await appendDecided(input.planId, state.version, decided, EVENT_SCHEMA_VERSIONS, env.meta, (occurredAt) => ({
+      kind: 'plan',
+      state: after(occurredAt),
+    }));
     recorded.forEach((r, i) => {
       state = evolve(state, events[i]!, { occurredAt: r.occurredAt, version: r.version });
     });

@@ -79,8 +79,10 @@ export async function appendDecided<E extends { type: string; data: unknown }>(
   events: E[],
   schemaVersions: Readonly<Record<string, number>>,
   meta: CommandMeta,
-  projection: ProjectionTarget,
+  /** The inline projection the events feed; a function gets the events' time (the plan folds its new state). */
+  projection: ProjectionTarget | ((occurredAt: string) => ProjectionTarget),
 ): Promise<Decided<E>> {
+  const occurredAt = new Date().toISOString();
   try {
     const append = patched(APPEND_LOCAL_PATCH) ? appendEventsLocally : appendEvents;
     const recorded = await append({
@@ -91,10 +93,10 @@ export async function appendDecided<E extends { type: string; data: unknown }>(
         type: e.type,
         schemaVersion: schemaVersions[e.type] ?? 1,
         data: e.data,
-        occurredAt: new Date().toISOString(),
+        occurredAt,
         metadata: eventMetadata(meta),
       })),
-      projection,
+      projection: typeof projection === 'function' ? projection(occurredAt) : projection,
     });
     return { events, recorded };
   } catch (err) {

@@ -1,7 +1,7 @@
 // Appending to and reading from the event log. Appends are idempotent (a retried append with the same
 // event ids is a no-op that returns what was recorded) and optimistic (a stale expected version fails).
 
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import { canonicalJson } from './canonical.js';
 import { chainBodyWith, chainHash, type HashedEvent } from './hash-chain.js';
 import type { Database, EventMetadata, EventRow } from './schema.js';
@@ -87,7 +87,27 @@ export async function appendToStream(
   now: () => Date = () => new Date(),
 ): Promise<AppendResult> {
   if (events.length === 0) return { events: [], alreadyRecorded: true };
+  const batch = prepareBatch(streamId, expectedVersion, events, now);
+  // One call: the database function links each event to the previous one (the stream's event at the
+  // expected version, read there) and inserts it; see migrations/…_0300_append_function.ts.
+  const appended = await insertBatch(trx, batch, sql<Inserted>`select * from iap_append_events(${batch.args})`);
+  if (appended) return appended;
+  // Nothing written: a retry whose events are recorded, or a stream not (yet) at the expected version.
+  const retried = await alreadyRecorded(trx, streamId, events);
+  if (retried) return { events: retried, alreadyRecorded: true };
+  const head = await trx.selectFrom('events').select('stream_version').where('stream_id', '=', streamId).orderBy('stream_version', 'desc').limit(1).executeTakeFirst();
+  throw new ConcurrencyError(streamId, expectedVersion, head?.stream_version ?? 0);
+}
 
+/** A batch ready for the append functions: each event's link body, and the functions' first ten arguments. */
+export interface PreparedBatch {
+  readonly streamId: string;
+  readonly expectedVersion: number;
+  readonly links: ReadonlyArray<Omit<RecordedEvent, 'globalPosition' | 'transactionId' | 'prevHash' | 'hash'>>;
+  readonly args: RawBuilder<unknown>;
+}
+
+export function prepareBatch(streamId: string, expectedVersion: number, events: readonly NewEvent[], now: () => Date = () => new Date()): PreparedBatch {
   const recordedAt = now().toISOString();
   const rows = events.map((e, i) => {
     // Data and metadata are serialised once, canonically: the same strings go to the jsonb columns and into
@@ -95,18 +115,20 @@ export async function appendToStream(
     const link = { ...e, occurredAt: new Date(e.occurredAt).toISOString(), streamId, streamVersion: expectedVersion + i + 1, recordedAt };
     const data = canonicalJson(e.data);
     const metadata = canonicalJson(e.metadata);
-    return { e, link, data, metadata, body: chainBodyWith(link, data, metadata) };
+    return { link, data, metadata, body: chainBodyWith(link, data, metadata) };
   });
+  const args = sql`${streamId}, ${expectedVersion}::int, ${rows.map((r) => r.link.eventId)}::text[], ${rows.map((r) => r.link.type)}::text[],
+    ${rows.map((r) => r.link.schemaVersion)}::int[], ${rows.map((r) => r.data)}::jsonb[], ${rows.map((r) => r.metadata)}::jsonb[],
+    ${rows.map((r) => r.link.occurredAt)}::timestamptz[], ${recordedAt}::timestamptz, ${rows.map((r) => r.body)}::text[]`;
+  return { streamId, expectedVersion, links: rows.map((r) => r.link), args };
+}
 
-  // One call: the database function links each event to the previous one (the stream's event at the
-  // expected version, read there) and inserts it; see migrations/…_0300_append_function.ts.
-  const statement = sql<Inserted>`
-    select out_global_position as global_position, out_transaction_id as transaction_id, out_stream_version as stream_version,
-      out_prev_hash as prev_hash, out_hash as hash
-    from iap_append_events(${streamId}, ${expectedVersion}::int, ${rows.map((r) => r.e.eventId)}::text[], ${rows.map((r) => r.e.type)}::text[],
-      ${rows.map((r) => r.e.schemaVersion)}::int[], ${rows.map((r) => r.data)}::jsonb[], ${rows.map((r) => r.metadata)}::jsonb[],
-      ${rows.map((r) => r.link.occurredAt)}::timestamptz[], ${recordedAt}::timestamptz, ${rows.map((r) => r.body)}::text[])`;
-
+/**
+ * Runs an append function's statement: the recorded batch, or null when it wrote nothing (a retry, or a
+ * stream not at the expected version). A conflict on the next version is a second writer.
+ */
+export async function insertBatch(trx: Db, batch: PreparedBatch, statement: RawBuilder<Inserted>): Promise<AppendResult | null> {
+  const { streamId, expectedVersion, links } = batch;
   let inserted: Inserted[];
   try {
     inserted = (await statement.execute(trx)).rows;
@@ -120,27 +142,27 @@ export async function appendToStream(
     }
     throw err;
   }
-  if (inserted.length === rows.length) {
-    const byVersion = new Map(inserted.map((r) => [r.stream_version, r]));
-    const recorded = rows.map((r): RecordedEvent => {
-      const db = byVersion.get(r.link.streamVersion)!;
-      return { ...r.link, globalPosition: String(db.global_position), transactionId: String(db.transaction_id), prevHash: db.prev_hash, hash: db.hash };
-    });
-    return { events: recorded, alreadyRecorded: false };
-  }
-  if (inserted.length > 0) {
+  if (inserted.length === 0) return null;
+  if (inserted.length !== links.length) {
     // Some of these ids are recorded already and some are not: never a retry.
-    throw new AppendIntegrityError(`append to ${streamId}: ${rows.length - inserted.length} of ${rows.length} event ids are already recorded`);
+    throw new AppendIntegrityError(`append to ${streamId}: ${links.length - inserted.length} of ${links.length} event ids are already recorded`);
   }
-  // Nothing written: a retry whose events are recorded, or a stream not (yet) at the expected version.
-  const retried = await alreadyRecorded(trx, streamId, events);
-  if (retried) return { events: retried, alreadyRecorded: true };
-  const head = await trx.selectFrom('events').select('stream_version').where('stream_id', '=', streamId).orderBy('stream_version', 'desc').limit(1).executeTakeFirst();
-  throw new ConcurrencyError(streamId, expectedVersion, head?.stream_version ?? 0);
+  const byVersion = new Map(inserted.map((r) => [r.out_stream_version, r]));
+  const recorded = links.map((link): RecordedEvent => {
+    const db = byVersion.get(link.streamVersion)!;
+    return { ...link, globalPosition: String(db.out_global_position), transactionId: String(db.out_transaction_id), prevHash: db.out_prev_hash, hash: db.out_hash };
+  });
+  return { events: recorded, alreadyRecorded: false };
 }
 
-/** What only the database knows of a new event; the rest is what was sent (no jsonb parsed back). */
-type Inserted = Pick<EventRow, 'global_position' | 'transaction_id' | 'stream_version' | 'prev_hash' | 'hash'>;
+/** What only the database knows of a new event, as the append functions return it; the rest is what was sent. */
+export interface Inserted {
+  readonly out_global_position: string;
+  readonly out_transaction_id: string;
+  readonly out_stream_version: number;
+  readonly out_prev_hash: string | null;
+  readonly out_hash: string;
+}
 
 /** The batch as recorded, when every one of its ids is already in the stream with the same content. */
 export async function alreadyRecorded(trx: Db, streamId: string, events: readonly NewEvent[]): Promise<RecordedEvent[] | null> {

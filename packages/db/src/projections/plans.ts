@@ -2,8 +2,8 @@
 // the workflow uses, in the transaction that appended them (read-your-writes for the API).
 
 import { evolve, initialState, upcastPlanEvent, type PlanState } from '@iap/domain';
-import type { Kysely, Transaction } from 'kysely';
-import type { RecordedEvent } from '../event-store.js';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { insertBatch, prepareBatch, type AppendResult, type Inserted, type NewEvent, type RecordedEvent } from '../event-store.js';
 import type { Database, PlanRow } from '../schema.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -35,6 +35,38 @@ export async function projectPlan(trx: Db, planId: string, events: readonly Reco
     await trx.insertInto('plans').values({ plan_id: planId, created_at: fresh[0]!.occurredAt, ...cols }).execute();
   }
   return state;
+}
+
+/**
+ * Appends a plan's events and writes its row in one statement (one round trip, its own transaction), the row
+ * being `state`: the plan after these events, folded by the caller with the same evolve (the workflow has it
+ * in hand). Null when the statement wrote nothing — a retry, a stream or row not at the expected version, a
+ * partial batch —; the caller then takes appendToStream and projectPlan in a transaction, which tell those
+ * cases apart. See migrations/…_0310_append_plan_function.ts.
+ */
+export async function appendPlanEvents(
+  db: Kysely<Database>,
+  planId: string,
+  expectedVersion: number,
+  events: readonly NewEvent[],
+  state: PlanState,
+): Promise<AppendResult | null> {
+  if (events.length === 0 || state.status === 'none' || state.version !== expectedVersion + events.length) return null;
+  const batch = prepareBatch(planId, expectedVersion, events);
+  const c = planColumns(state, { occurredAt: batch.links.at(-1)!.occurredAt, globalPosition: '0' });
+  try {
+    return await insertBatch(
+      db,
+      batch,
+      sql<Inserted>`select * from iap_append_plan_events(${batch.args}, ${c.learner_ref}, ${c.school_id}, ${c.municipality_id},
+        ${c.partner_type}, ${c.partner_id}, ${c.semester}, ${c.status}, ${c.state}::jsonb)`,
+    );
+  } catch (err) {
+    // Partly recorded already, or the row is not at the expected version: nothing was written.
+    const code = (err as { code?: string }).code;
+    if (code === 'IAP01' || code === 'IAP02') return null;
+    throw err;
+  }
 }
 
 /** The row a folded plan is stored as (beside its id and creation time); the rebuild writes many at once. */
