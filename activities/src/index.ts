@@ -63,7 +63,20 @@ export interface AppendedEvent {
   readonly version: number;
   readonly globalPosition: string;
   readonly occurredAt: string;
+  /**
+   * On a retry only: the event's data as recorded. The same command decided again later (a retried workflow
+   * task) may carry other time-dependent data; the log's version is the one the workflow must fold.
+   */
+  readonly data?: unknown;
 }
+
+const appended = (retry: boolean) => (e: RecordedEvent): AppendedEvent => ({
+  eventId: e.eventId,
+  version: e.streamVersion,
+  globalPosition: e.globalPosition,
+  occurredAt: e.occurredAt,
+  ...(retry ? { data: e.data } : {}),
+});
 
 async function project(trx: Transaction<Database>, input: AppendEventsInput, events: readonly RecordedEvent[]): Promise<void> {
   switch (input.projection.kind) {
@@ -116,12 +129,7 @@ export function createActivities(deps: ActivityDeps) {
         result.alreadyRecorded ? 'events were already recorded (retry): nothing written' : 'events appended',
       );
       await deps.afterCommit?.(input);
-      return result.events.map((e) => ({
-        eventId: e.eventId,
-        version: e.streamVersion,
-        globalPosition: e.globalPosition,
-        occurredAt: e.occurredAt,
-      }));
+      return result.events.map(appended(result.alreadyRecorded));
     } catch (err) {
       if (err instanceof BudgetError) {
         // A rule only the database can check (the budget across all of a partner's claims): nothing was
@@ -139,7 +147,7 @@ export function createActivities(deps: ActivityDeps) {
         const recorded = await alreadyRecorded(db, input.streamId, input.events).catch(() => null);
         if (recorded) {
           log.info('events were recorded by another attempt of this activity: nothing written');
-          return recorded.map((e) => ({ eventId: e.eventId, version: e.streamVersion, globalPosition: e.globalPosition, occurredAt: e.occurredAt }));
+          return recorded.map(appended(true));
         }
       }
       if (err instanceof Error && (err.name === 'ConcurrencyError' || err.name === 'AppendIntegrityError')) {

@@ -17,9 +17,10 @@ const APPEND_OPTIONS: ActivityOptions = {
 
 /**
  * The append as a local activity: it runs in the worker inside the workflow task that decided, so a command
- * costs one workflow task instead of a task, an activity task and a second task. Safe because the append is
- * idempotent: a worker that dies after the commit has its workflow task retried, and the re-run append
- * finds its events recorded (event ids are deterministic) and writes nothing.
+ * costs one workflow task instead of a task, an activity task and a second task. A worker that dies after the
+ * commit has its workflow task retried: the command is decided again, later (what depends on the clock, such
+ * as a consent deadline, may differ), and the re-run append finds its events recorded under the same ids for
+ * the same request and run, writes nothing and returns the log's data, which the workflow folds instead.
  */
 export const { appendEvents: appendEventsLocally } = proxyLocalActivities<Activities>(APPEND_OPTIONS);
 

@@ -98,7 +98,8 @@ export async function appendDecided<E extends { type: string; data: unknown }>(
       })),
       projection: typeof projection === 'function' ? projection(occurredAt) : projection,
     });
-    return { events, recorded };
+    // A retried workflow task may have decided again what an earlier attempt recorded: fold the log's version.
+    return { events: events.map((e, i) => (recorded[i]?.data === undefined ? e : { ...e, data: recorded[i].data as E['data'] })), recorded };
   } catch (err) {
     // A regular activity's failure arrives wrapped in an ActivityFailure; a local activity's as itself.
     const cause = err instanceof ActivityFailure ? err.cause : err;

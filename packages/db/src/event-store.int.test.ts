@@ -78,6 +78,21 @@ describe('appendToStream', () => {
     expect(again.events.map((e) => e.hash)).toEqual(three.events.map((e) => e.hash));
   });
 
+  it('takes the same command of the same run decided again later as a retry, and keeps what the log holds', async () => {
+    const stream = randomUUID();
+    await appendToStream(db, stream, 0, [ev('A')]);
+    const first = { ...ev('B', { dueAt: '2026-09-08T10:00:00.000Z' }), metadata: { ...meta, requestId: 'req-b' } };
+    await appendToStream(db, stream, 1, [first]);
+    // A retried workflow task runs the command again, later: same ids, same request and run, another deadline.
+    const again = await appendToStream(db, stream, 1, [{ ...first, data: { dueAt: '2026-09-08T10:00:05.000Z' } }]);
+    expect(again.alreadyRecorded).toBe(true);
+    expect(again.events[0]!.data).toEqual({ dueAt: '2026-09-08T10:00:00.000Z' });
+    // Another command under the same ids is not a retry.
+    await expect(appendToStream(db, stream, 1, [{ ...first, data: { dueAt: 'x' }, metadata: { ...meta, requestId: 'req-c' } }])).rejects.toMatchObject({ name: 'AppendIntegrityError' });
+    await expect(appendToStream(db, stream, 1, [{ ...first, data: { dueAt: 'x' }, metadata: { ...meta, requestId: 'req-b', runId: 'another-run' } }])).rejects.toMatchObject({ name: 'AppendIntegrityError' });
+    expect(await readStream(db, stream)).toHaveLength(2);
+  });
+
   it('refuses an expected version the stream has not reached', async () => {
     const stream = randomUUID();
     await appendToStream(db, stream, 0, [ev('A')]);

@@ -175,11 +175,15 @@ export async function alreadyRecorded(trx: Db, streamId: string, events: readonl
       `append to ${streamId}: ${existing.length} of ${events.length} event ids are already recorded${sameStream ? '' : ' in another stream'}`,
     );
   }
-  // A retry carries the same decision. Anything else under the same ids means the writer's history
-  // diverged from the log (a reset workflow deciding differently): refuse rather than pretend.
+  // A retry carries the same decision, or the same command of the same workflow run decided again: a local
+  // append whose workflow task was retried (its worker died after the commit) runs the command anew, later,
+  // and what depends on the time (a deadline in the data) may differ. The log's version stands; the caller
+  // folds what is recorded. Anything else under the same ids means the writer's history diverged from the
+  // log (a reset workflow deciding differently): refuse rather than pretend.
   existing.forEach((r, i) => {
     const e = events[i]!;
-    if (r.event_id !== e.eventId || r.event_type !== e.type || canonicalJson(r.data) !== canonicalJson(e.data)) {
+    const sameCommand = e.metadata.requestId !== null && r.metadata.requestId === e.metadata.requestId && r.metadata.runId === e.metadata.runId;
+    if (r.event_id !== e.eventId || r.event_type !== e.type || (!sameCommand && canonicalJson(r.data) !== canonicalJson(e.data))) {
       throw new AppendIntegrityError(`append to ${streamId}: event ${e.eventId} is recorded with other content`);
     }
   });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { buildApp } from '@iap/api';
 import { foldRecorded, getPlanRow, readStream, verifyChain } from '@iap/db';
 import { initialState } from '@iap/domain';
-import { planWorkflowId } from '@iap/messages';
+import { planStateQuery, planWorkflowId } from '@iap/messages';
 import { signToken } from '@iap/runtime';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
@@ -65,12 +65,13 @@ afterAll(async () => {
   if (faultDir) await rm(faultDir, { recursive: true, force: true });
 });
 
-function startWorker(killAfterCommitFile?: string): WorkerProcess {
+function startWorker(killAfterCommitFile?: string, killAfterCommitEvent?: string): WorkerProcess {
   const w = spawnWorker({
     databaseUrl: database.url,
     temporalAddress: required('IAP_TEST_TEMPORAL_ADDRESS'),
     taskQueue,
     ...(killAfterCommitFile ? { killAfterCommitFile } : {}),
+    ...(killAfterCommitEvent ? { killAfterCommitEvent } : {}),
   });
   workers.push(w);
   return w;
@@ -168,5 +169,47 @@ describe('a worker killed -9 between an append commit and its completion report'
     const rebuilt = JSON.parse(JSON.stringify(foldRecorded(initialState(), events))) as unknown;
     expect(row?.state).toEqual(rebuilt);
     expect(second.child.exitCode).toBeNull();
+    await second.kill();
+  });
+
+  it("restarts after a command whose data depends on the time: the log's version stands and the plan goes on", { timeout: 60_000 }, async () => {
+    const token = signToken(TEST_JWT_SECRET, preparerOf(SCHOOL_A));
+    const planId = randomUUID();
+    const faultFile = path.join(faultDir, 'killed-after-consent-request');
+    const first = startWorker(faultFile, 'ConsentRequested');
+    await waitForPolling(client, taskQueue, first);
+    const post = (url: string, payload?: object) =>
+      app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${token}`, 'idempotency-key': `${url}-${planId}` }, ...(payload ? { payload } : {}) });
+    expect((await post('/plans', draft(planId))).statusCode).toBe(201);
+
+    // The consent request's reminder and expiry are computed from the workflow's clock: the retried workflow
+    // task, running after the restart, decides them again later than the committed ones.
+    const request = post(`/plans/${planId}/consent-request`);
+    request.catch(() => undefined);
+    const exit = await within(first.exited, 20_000, () => `the worker to kill itself after the consent request\n${first.output()}`);
+    expect(exit).toEqual({ code: null, signal: 'SIGKILL' });
+    const committed = await readStream(database.db, planId);
+    expect(committed.map((e) => e.type)).toEqual(['PlanDrafted', 'ConsentRequested']);
+
+    const second = startWorker();
+    await waitForPolling(client, taskQueue, second);
+    const answered = await within(request, 45_000, () => `the consent request to answer after the restart\n${second.output()}`);
+    expect(answered.statusCode, answered.body).toBe(200);
+    expect(answered.json()).toMatchObject({ version: 2, status: 'awaiting_consent' });
+
+    // One consent request in the log, and the workflow holds the log's deadlines, not the ones it decided again.
+    const events = await readStream(database.db, planId);
+    expect(events.map((e) => e.type)).toEqual(['PlanDrafted', 'ConsentRequested']);
+    const consent = events[1]!.data as { reminderDueAt: string; expiresAt: string };
+    const state = await client.workflow.getHandle(planWorkflowId(planId)).query(planStateQuery);
+    expect(JSON.stringify(state)).toContain(consent.expiresAt);
+    expect(JSON.stringify(state)).toContain(consent.reminderDueAt);
+    expect((await getPlanRow(database.db, planId))?.state).toEqual(JSON.parse(JSON.stringify(foldRecorded(initialState(), events))));
+
+    // The plan goes on.
+    const granted = await post(`/plans/${planId}/consent`, { givenBy: 'parent', signedOn: new Date().toISOString().slice(0, 10), documentRef: 'consent-1' });
+    expect(granted.statusCode, granted.body).toBe(200);
+    expect(granted.json()).toMatchObject({ version: 3 });
+    expect(verifyChain(await readStream(database.db, planId))).toBeNull();
   });
 });

@@ -14,6 +14,8 @@ export interface WorkerProcessOptions {
   readonly taskQueue: string;
   /** IAP_FAULT_KILL_AFTER_COMMIT: the worker kills itself (SIGKILL) after the first append that commits while this file is missing. */
   readonly killAfterCommitFile?: string;
+  /** IAP_FAULT_KILL_AFTER_COMMIT_EVENT: only an append holding an event of this type counts. */
+  readonly killAfterCommitEvent?: string;
 }
 
 export interface WorkerExit {
@@ -45,7 +47,9 @@ export function spawnWorker(opts: WorkerProcessOptions): WorkerProcess {
     ...(process.env.IAP_TEST_WORKFLOW_BUNDLE ? { IAP_WORKFLOW_BUNDLE: process.env.IAP_TEST_WORKFLOW_BUNDLE } : {}),
   };
   delete env.IAP_FAULT_KILL_AFTER_COMMIT;
+  delete env.IAP_FAULT_KILL_AFTER_COMMIT_EVENT;
   if (opts.killAfterCommitFile) env.IAP_FAULT_KILL_AFTER_COMMIT = opts.killAfterCommitFile;
+  if (opts.killAfterCommitEvent) env.IAP_FAULT_KILL_AFTER_COMMIT_EVENT = opts.killAfterCommitEvent;
 
   // The IPC channel makes the worker stop by itself should this test process die without killing it.
   const child = spawn(process.execPath, ['--enable-source-maps', WORKER_ENTRY], {

@@ -13,10 +13,13 @@ const config = loadConfig();
  * commit and the activity's completion report: the worst moment to die.
  */
 const faultFile = process.env.IAP_FAULT_KILL_AFTER_COMMIT;
+/** With IAP_FAULT_KILL_AFTER_COMMIT_EVENT=<type>, only an append holding an event of that type counts. */
+const faultEvent = process.env.IAP_FAULT_KILL_AFTER_COMMIT_EVENT || null;
 
 function killOnceAfterCommit(file: string) {
-  return () => {
+  return (input: { events: ReadonlyArray<{ type: string }> }) => {
     if (existsSync(file)) return;
+    if (faultEvent && !input.events.some((e) => e.type === faultEvent)) return;
     writeFileSync(file, String(process.pid));
     process.kill(process.pid, 'SIGKILL');
   };
