@@ -162,9 +162,11 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
     }
   }
 
-  async function fireDeadline(command: PlanCommand): Promise<void> {
+  async function fireDeadline(command: PlanCommand, at: string): Promise<void> {
     try {
-      await lock.run(() => run({ command, meta: systemMeta() }));
+      // The deadline names the command: decided again by a retried workflow task (whose worker died after
+      // the append committed), it is known as the same command and the log's version stands.
+      await lock.run(() => run({ command, meta: systemMeta(`deadline:${command.type}@${at}`) }));
       log.info('deadline fired', { planId: input.planId, command: command.type });
     } catch (err) {
       // The state moved on between the timer and the lock (e.g. consent arrived): nothing to do.
@@ -216,7 +218,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
     }
     const waitMs = Math.max(0, Date.parse(deadline.at) - Date.now());
     const woke = waitMs > 0 ? await condition(changed, waitMs) : false;
-    if (!woke) await fireDeadline(deadline.command);
+    if (!woke) await fireDeadline(deadline.command, deadline.at);
   }
 
   await condition(() => !lock.busy && allHandlersFinished());

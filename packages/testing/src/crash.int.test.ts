@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildApp } from '@iap/api';
 import { foldRecorded, getPlanRow, readStream, verifyChain } from '@iap/db';
-import { initialState } from '@iap/domain';
+import { initialState, type DomainConfig } from '@iap/domain';
 import { planStateQuery, planWorkflowId } from '@iap/messages';
 import { signToken } from '@iap/runtime';
 import { Client, Connection } from '@temporalio/client';
@@ -16,7 +16,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, preparerOf, SCHOOL_A, TEST_DOMAIN_CONFIG, TEST_JWT_SECRET, type TestDatabase } from './stack.js';
-import { SEMESTER_NOW } from './workflow-driver.js';
+import { fastConfig, SEMESTER_NOW, TODAY } from './workflow-driver.js';
 import { spawnWorker, waitForPolling, within, type WorkerProcess } from './worker-process.js';
 
 function required(name: string): string {
@@ -38,8 +38,13 @@ beforeAll(async () => {
   database = await createTestDatabase();
   connection = await Connection.connect({ address: required('IAP_TEST_TEMPORAL_ADDRESS') });
   client = new Client({ connection, namespace: 'default' });
-  // The API as in production, but no worker in this process: the worker runs as a child process below.
-  app = await buildApp({
+  app = await makeApp(TEST_DOMAIN_CONFIG);
+  faultDir = await mkdtemp(path.join(tmpdir(), 'iap-crash-'));
+});
+
+/** The API as in production, but no worker in this process: the worker runs as a child process below. */
+async function makeApp(domainConfig: DomainConfig): Promise<FastifyInstance> {
+  const api = await buildApp({
     db: database.appDb,
     temporal: client,
     temporalConnection: connection,
@@ -51,11 +56,11 @@ beforeAll(async () => {
     rateLimitPerMinute: 100_000,
     // The create waits out the activity's 10 s start-to-close timeout and a worker restart.
     commandTimeoutMs: 50_000,
-    domainConfig: TEST_DOMAIN_CONFIG,
+    domainConfig,
   });
-  await app.ready();
-  faultDir = await mkdtemp(path.join(tmpdir(), 'iap-crash-'));
-});
+  await api.ready();
+  return api;
+}
 
 afterAll(async () => {
   await Promise.all(workers.map((w) => w.kill()));
@@ -211,5 +216,55 @@ describe('a worker killed -9 between an append commit and its completion report'
     expect(granted.statusCode, granted.body).toBe(200);
     expect(granted.json()).toMatchObject({ version: 3 });
     expect(verifyChain(await readStream(database.db, planId))).toBeNull();
+    await second.kill();
+  });
+
+  it("restarts after the semester-end timer's append: the log's evaluation deadline stands and the evaluation is taken", { timeout: 60_000 }, async () => {
+    const semesterApp = await makeApp(fastConfig({ semesterEndsInMs: 8_000 }));
+    try {
+      const planId = randomUUID();
+      const as = (role: string, extra: object = {}) => ({ authorization: `Bearer ${signToken(TEST_JWT_SECRET, { sub: `${role}-1`, role, ...extra } as never)}` });
+      const preparer = { authorization: `Bearer ${signToken(TEST_JWT_SECRET, preparerOf(SCHOOL_A))}` };
+      const post = async (headers: object, url: string, payload?: object) => {
+        const r = await semesterApp.inject({ method: 'POST', url, headers: { ...headers, 'idempotency-key': randomUUID() }, ...(payload ? { payload } : {}) });
+        expect(r.statusCode, `${url}: ${r.body}`).toBeLessThan(300);
+        return r;
+      };
+      const faultFile = path.join(faultDir, 'killed-after-semester-end');
+      const first = startWorker(faultFile, 'SemesterEnded');
+      await waitForPolling(client, taskQueue, first);
+      await post(preparer, '/plans', { ...draft(planId), learnerRef: 'L-crash-3' });
+      await post(preparer, `/plans/${planId}/consent`, { givenBy: 'parent', signedOn: TODAY, documentRef: 'consent-3' });
+      await post(preparer, `/plans/${planId}/submission`);
+      await post(as('school_director', SCHOOL_A), `/plans/${planId}/approvals`, { level: 'school' });
+      await post(as('municipality_coordinator', { municipality: SCHOOL_A.municipality, partner: SCHOOL_A.partner }), `/plans/${planId}/approvals`, { level: 'municipality' });
+      await post(as('national_coordinator'), `/plans/${planId}/approvals`, { level: 'national' });
+
+      // The semester-end timer fires; the worker dies right after its append commits.
+      expect(await within(first.exited, 30_000, () => `the worker to kill itself after the semester end\n${first.output()}`)).toEqual({ code: null, signal: 'SIGKILL' });
+      const second = startWorker();
+      await waitForPolling(client, taskQueue, second);
+      // The retried workflow task fires the deadline again, later: same command, and the log's deadline stands.
+      const handle = client.workflow.getHandle(planWorkflowId(planId));
+      let state = await handle.query(planStateQuery);
+      for (const deadline = Date.now() + 40_000; state.status !== 'awaiting_evaluation'; state = await handle.query(planStateQuery)) {
+        if (Date.now() > deadline) throw new Error(`the plan never reached its evaluation: ${state.status}\n${second.output()}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const events = await readStream(database.db, planId);
+      const ended = events.filter((e) => e.type === 'SemesterEnded');
+      expect(ended).toHaveLength(1);
+      expect(state.status === 'awaiting_evaluation' && state.evaluationDueAt).toBe((ended[0]!.data as { evaluationDueAt: string }).evaluationDueAt);
+      const evaluated = await post(preparer, `/plans/${planId}/evaluation`, {
+        riskOutcomes: [{ riskId: 'r1', change: 'reduced' }],
+        outcome: 'continues',
+        narrative: 'Better grades.',
+      });
+      expect(evaluated.json()).toMatchObject({ status: 'evaluated' });
+      expect(verifyChain(await readStream(database.db, planId))).toBeNull();
+      await second.kill();
+    } finally {
+      await semesterApp.close();
+    }
   });
 });
