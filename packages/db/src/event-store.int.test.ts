@@ -93,6 +93,17 @@ describe('appendToStream', () => {
     expect(await readStream(db, stream)).toHaveLength(2);
   });
 
+  it('writes nothing of a batch with a new event before a recorded one, even outside a transaction', async () => {
+    const stream = randomUUID();
+    const a = ev('A');
+    await appendToStream(db, stream, 0, [a]);
+    // A new event, then one whose id is recorded already: the first must not stay behind on its own.
+    await expect(appendToStream(db, stream, 1, [ev('C'), a])).rejects.toMatchObject({ name: 'AppendIntegrityError' });
+    const log = await readStream(db, stream);
+    expect(log.map((e) => e.type)).toEqual(['A']);
+    expect(verifyChain(log)).toBeNull();
+  });
+
   it('refuses an expected version the stream has not reached', async () => {
     const stream = randomUUID();
     await appendToStream(db, stream, 0, [ev('A')]);

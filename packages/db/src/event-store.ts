@@ -140,6 +140,10 @@ export async function insertBatch(trx: Db, batch: PreparedBatch, statement: RawB
     if (pgErr.code === '23505' && pgErr.constraint === 'events_event_id_key') {
       throw new ConcurrentDuplicateError(`events of ${streamId} are being appended by another transaction`, { cause: err });
     }
+    if (pgErr.code === 'IAP01') {
+      // Some of these ids are recorded already and some are not (nothing was written): never a retry.
+      throw new AppendIntegrityError(`append to ${streamId}: ${(err as Error).message}`, { cause: err });
+    }
     throw err;
   }
   if (inserted.length === 0) return null;

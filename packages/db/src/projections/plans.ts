@@ -63,7 +63,7 @@ export async function appendPlanEvents(
     );
   } catch (err) {
     // Partly recorded already, or the row is not at the expected version: nothing was written.
-    const code = (err as { code?: string }).code;
+    const code = (err as { code?: string; cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code;
     if (code === 'IAP01' || code === 'IAP02') return null;
     throw err;
   }
