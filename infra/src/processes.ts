@@ -18,8 +18,9 @@ export interface Supervised {
   stop(timeoutMs?: number): Promise<void>;
 }
 
-export function startNode(name: string, entry: string, env: NodeJS.ProcessEnv, logger: Logger): Supervised {
-  const child = spawn(process.execPath, ['--enable-source-maps', entry], {
+/** `flags`: node's own options (the worker's entry turns source maps on itself, for its main thread only). */
+export function startNode(name: string, entry: string, env: NodeJS.ProcessEnv, logger: Logger, flags: readonly string[] = ['--enable-source-maps']): Supervised {
+  const child = spawn(process.execPath, [...flags, entry], {
     env,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

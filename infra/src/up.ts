@@ -89,11 +89,11 @@ async function main(): Promise<void> {
   // The worker's heap is capped so its memory stays bounded (with the bounded workflow cache) however many
   // plans are open; evicted plans are rebuilt from their history when they next get a command.
   const workerEnv = { ...env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${process.env.IAP_WORKER_HEAP_MB ?? 768}`.trim() };
-  for (const [name, entry, childEnv] of [
-    ['worker', entryOf('@iap/worker/main'), workerEnv],
-    ['api', entryOf('@iap/api/server'), env],
+  for (const [name, entry, childEnv, flags] of [
+    ['worker', entryOf('@iap/worker/main'), workerEnv, []],
+    ['api', entryOf('@iap/api/server'), env, ['--enable-source-maps']],
   ] as const) {
-    const child = startNode(name, entry, childEnv, logger);
+    const child = startNode(name, entry, childEnv, logger, flags);
     children.push(child);
     void child.exited.then((code) => {
       if (!stopping) void shutdown(1, `${name} exited (code ${code})`);

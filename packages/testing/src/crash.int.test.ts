@@ -10,6 +10,7 @@ import { buildApp } from '@iap/api';
 import { foldRecorded, getPlanRow, readStream, verifyChain } from '@iap/db';
 import { initialState, type DomainConfig } from '@iap/domain';
 import { planStateQuery, planWorkflowId } from '@iap/messages';
+import { freePort } from '@iap/infra/testing';
 import { signToken } from '@iap/runtime';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
@@ -70,13 +71,14 @@ afterAll(async () => {
   if (faultDir) await rm(faultDir, { recursive: true, force: true });
 });
 
-function startWorker(killAfterCommitFile?: string, killAfterCommitEvent?: string): WorkerProcess {
+function startWorker(killAfterCommitFile?: string, killAfterCommitEvent?: string, metricsAddress?: string): WorkerProcess {
   const w = spawnWorker({
     databaseUrl: database.url,
     temporalAddress: required('IAP_TEST_TEMPORAL_ADDRESS'),
     taskQueue,
     ...(killAfterCommitFile ? { killAfterCommitFile } : {}),
     ...(killAfterCommitEvent ? { killAfterCommitEvent } : {}),
+    ...(metricsAddress ? { metricsAddress } : {}),
   });
   workers.push(w);
   return w;
@@ -133,7 +135,9 @@ describe('a worker killed -9 between an append commit and its completion report'
 
     // Restart without the fault. Temporal retries the workflow task after its timeout; the task runs the
     // append again, which finds the events recorded, writes nothing, and the create answers.
-    const second = startWorker();
+    // It also serves Temporal's worker metrics (IAP_METRICS_ADDRESS), read below.
+    const metricsAddress = `127.0.0.1:${await freePort()}`;
+    const second = startWorker(undefined, undefined, metricsAddress);
     // (No check that the create is still waiting here: on a slow machine the retried task may already have run.)
     await waitForPolling(client, taskQueue, second);
     const created = await within(create, 45_000, () => `the create to answer after the restart\n${second.output()}`);
@@ -173,6 +177,17 @@ describe('a worker killed -9 between an append commit and its completion report'
     expect(row?.version).toBe(2);
     const rebuilt = JSON.parse(JSON.stringify(foldRecorded(initialState(), events))) as unknown;
     expect(row?.state).toEqual(rebuilt);
+
+    // The restarted worker's metrics count its two local appends (the retried create's and the consent
+    // request's) and the workflow tasks that ran them.
+    const metrics = await (await fetch(`http://${metricsAddress}/metrics`)).text();
+    const count = (name: string) =>
+      metrics
+        .split('\n')
+        .filter((l) => l.startsWith(`${name}_count`))
+        .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    expect(count('temporal_local_activity_execution_latency'), metrics.slice(0, 2000)).toBeGreaterThanOrEqual(2);
+    expect(count('temporal_workflow_task_execution_latency')).toBeGreaterThanOrEqual(2);
     expect(second.child.exitCode).toBeNull();
     await second.kill();
   });

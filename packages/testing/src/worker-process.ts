@@ -16,6 +16,8 @@ export interface WorkerProcessOptions {
   readonly killAfterCommitFile?: string;
   /** IAP_FAULT_KILL_AFTER_COMMIT_EVENT: only an append holding an event of this type counts. */
   readonly killAfterCommitEvent?: string;
+  /** IAP_METRICS_ADDRESS: host:port where the worker serves Temporal's Prometheus metrics. */
+  readonly metricsAddress?: string;
 }
 
 export interface WorkerExit {
@@ -48,11 +50,14 @@ export function spawnWorker(opts: WorkerProcessOptions): WorkerProcess {
   };
   delete env.IAP_FAULT_KILL_AFTER_COMMIT;
   delete env.IAP_FAULT_KILL_AFTER_COMMIT_EVENT;
+  delete env.IAP_METRICS_ADDRESS;
+  if (opts.metricsAddress) env.IAP_METRICS_ADDRESS = opts.metricsAddress;
   if (opts.killAfterCommitFile) env.IAP_FAULT_KILL_AFTER_COMMIT = opts.killAfterCommitFile;
   if (opts.killAfterCommitEvent) env.IAP_FAULT_KILL_AFTER_COMMIT_EVENT = opts.killAfterCommitEvent;
 
   // The IPC channel makes the worker stop by itself should this test process die without killing it.
-  const child = spawn(process.execPath, ['--enable-source-maps', WORKER_ENTRY], {
+  // No --enable-source-maps: the entry turns them on for its main thread only, as in production.
+  const child = spawn(process.execPath, [WORKER_ENTRY], {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

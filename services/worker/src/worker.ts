@@ -28,8 +28,12 @@ export function workflowsPath(): string {
 
 let runtimeInstalled = false;
 
-/** Routes the SDK's own logs (worker, workflow `log`, activity context) into pino. Once per process. */
-export function installRuntimeLogger(logger: Logger): void {
+/**
+ * Routes the SDK's own logs (worker, workflow `log`, activity context) into pino. Once per process. With
+ * `metricsAddress` (host:port) the SDK's Prometheus metrics (workflow task, activation and local activity
+ * latencies, slots, polls) are served at http://<metricsAddress>/metrics.
+ */
+export function installRuntimeLogger(logger: Logger, metricsAddress?: string): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
@@ -43,6 +47,7 @@ export function installRuntimeLogger(logger: Logger): void {
     Runtime.install({
       // Shutdown is driven by the process (main.ts handles the signals), not by the SDK's default handler.
       shutdownSignals: [],
+      ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } } : {}),
       logger: new DefaultLogger('INFO', (entry) => {
         logger[levels[entry.level]]({ ...(entry.meta ?? {}), sdk: true }, entry.message);
       }),
