@@ -21,6 +21,7 @@ import { appendToStream, createDb, migrateToLatest, rebuildProjections, type Dat
 import { semesterOf } from '@iap/domain';
 import { ensureDatabase, REPO_ROOT, startEmbeddedPostgres, startTemporalDevServer, waitForHttp } from '@iap/infra';
 import { freePort } from '@iap/infra/testing';
+import { planCommandUpdate, planWorkflowId } from '@iap/messages';
 import { signToken, type TokenSubject } from '@iap/runtime';
 import { workflowsPath } from '@iap/worker';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
@@ -45,6 +46,9 @@ const USAGE = `node packages/testing/dist/bench/engine-bench.js [options]
   --approved K         approved plans the latency phase logs consultations on (default 40)
   --cache N            the worker's IAP_MAX_CACHED_WORKFLOWS (default 1000)
   --heap MB            the worker's V8 old-space limit, as infra/up sets it (default 768)
+  --log-level L        the worker's and the API's LOG_LEVEL (default warn)
+  --worker-flags F     extra node flags for the worker process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc"
+  --logs DIR           keep the worker's, the API's and bare Fastify's whole output in DIR/<name>.log
   --dir PATH           where the temporary stack folder goes (default: the OS temp folder; keep it on a real disk)`;
 
 const { values: args } = parseArgs({
@@ -60,6 +64,9 @@ const { values: args } = parseArgs({
     cache: { type: 'string', default: '1000' },
     heap: { type: 'string', default: '768' },
     dir: { type: 'string', default: tmpdir() },
+    'log-level': { type: 'string', default: 'warn' },
+    logs: { type: 'string' },
+    'worker-flags': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -93,6 +100,9 @@ const OPT = {
   cache: num('cache', args.cache, 1_000),
   heap: num('heap', args.heap, 768),
   dir: args.dir ?? tmpdir(),
+  logLevel: args['log-level'] ?? 'warn',
+  logs: args.logs ?? null,
+  workerFlags: args['worker-flags']?.split(/\s+/).filter(Boolean) ?? [],
 };
 const WARMUP_S = 3;
 const APPEND_SECONDS = 10;
@@ -343,6 +353,59 @@ async function appendPhase(adminUrl: string): Promise<Record<string, unknown>> {
 }
 
 /** Waits until process `pid` polls both sides of `taskQueue` (Temporal names pollers `<pid>@<host>`). */
+/**
+ * Where a command's time goes inside Temporal, from the workflows' own histories: for each workflow task that
+ * completed an Update, the wait from its scheduling to a worker picking it up, and the worker's time on it
+ * (for the plan workflow: deciding, the local append, folding). Only tasks scheduled at or after `sinceMs`.
+ */
+async function updateTaskTimes(client: Client, workflowIds: readonly string[], sinceMs: number) {
+  const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => (t ? Number(t.seconds ?? 0) * 1000 + (t.nanos ?? 0) / 1e6 : NaN);
+  const pickup: number[] = [];
+  const work: number[] = [];
+  for (const id of workflowIds) {
+    const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+    let scheduled = NaN;
+    let started = NaN;
+    let completed = NaN;
+    for (const e of events) {
+      if (e.workflowTaskScheduledEventAttributes) scheduled = ms(e.eventTime);
+      else if (e.workflowTaskStartedEventAttributes) started = ms(e.eventTime);
+      else if (e.workflowTaskCompletedEventAttributes) completed = ms(e.eventTime);
+      else if (e.workflowExecutionUpdateCompletedEventAttributes && scheduled >= sinceMs) {
+        pickup.push(started - scheduled);
+        work.push(completed - started);
+      }
+    }
+  }
+  const q = (xs: number[]) => ({ n: xs.length, p50: Number(quantile(xs, 0.5).toFixed(2)), p99: Number(quantile(xs, 0.99).toFixed(2)) });
+  return { pickupMs: q(pickup), workerMs: q(work) };
+}
+
+/** A Prometheus text page's histogram sums and counts, added up over their labels. */
+async function scrapeHistograms(url: string): Promise<Map<string, { sum: number; count: number }>> {
+  const text = await (await fetch(url)).text();
+  const out = new Map<string, { sum: number; count: number }>();
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)_(sum|count)(?:\{[^}]*\})? ([\d.eE+-]+|NaN)$/.exec(line);
+    if (!m) continue;
+    const h = out.get(m[1]!) ?? { sum: 0, count: 0 };
+    h[m[2] as 'sum' | 'count'] += Number(m[3]);
+    out.set(m[1]!, h);
+  }
+  return out;
+}
+
+/** Each histogram's mean over what was observed between two scrapes. */
+function histogramMeans(before: Map<string, { sum: number; count: number }>, after: Map<string, { sum: number; count: number }>) {
+  const means: Record<string, { n: number; mean: number }> = {};
+  for (const [name, a] of after) {
+    const b = before.get(name) ?? { sum: 0, count: 0 };
+    const n = a.count - b.count;
+    if (n > 0) means[name] = { n, mean: Number(((a.sum - b.sum) / n).toFixed(2)) };
+  }
+  return means;
+}
+
 async function waitForPolling(client: Client, taskQueue: string, child: NodeChild, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const polls = async (taskQueueType: 1 | 2) => {
@@ -473,16 +536,20 @@ async function main(cleanup: Cleanup): Promise<void> {
       TEMPORAL_TASK_QUEUE: PLAN_QUEUE,
       IAP_DB_ROLE: 'iap_app',
       IAP_DATA_DIR: dir,
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: OPT.logLevel,
       IAP_FAULT_KILL_AFTER_COMMIT: '',
     };
+    if (OPT.logs) await mkdir(OPT.logs, { recursive: true });
+    const logFile = (name: string) => (OPT.logs ? path.join(OPT.logs, `${name}.log`) : undefined);
+    const metricsPort = await freePort();
     const worker = cleanup.child(
       spawnNode('worker', path.join(REPO_ROOT, 'services', 'worker', 'dist', 'main.js'), {
         ...common,
         IAP_MAX_CACHED_WORKFLOWS: String(OPT.cache),
+        IAP_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
         IAP_WORKFLOW_BUNDLE: bundlePath,
         NODE_OPTIONS: `--max-old-space-size=${OPT.heap}`,
-      }),
+      }, { logFile: logFile('worker'), flags: OPT.workerFlags }), // no --enable-source-maps, as infra/up runs it
     );
     const apiPort = await freePort();
     const api = cleanup.child(
@@ -493,10 +560,10 @@ async function main(cleanup: Cleanup): Promise<void> {
         IAP_JWT_SECRET: JWT_SECRET,
         IAP_RATE_LIMIT: '100000000',
         IAP_DOMAIN_CONFIG: DOMAIN_CONFIG,
-      }),
+      }, { logFile: logFile('api') }),
     );
     const barePort = await freePort();
-    const bare = cleanup.child(spawnNode('bare fastify', fileURLToPath(new URL('./bare-fastify.js', import.meta.url)), { HOST: '127.0.0.1', PORT: String(barePort) }));
+    const bare = cleanup.child(spawnNode('bare fastify', fileURLToPath(new URL('./bare-fastify.js', import.meta.url)), { HOST: '127.0.0.1', PORT: String(barePort) }, { logFile: logFile('bare-fastify') }));
 
     const connection = await Connection.connect({ address: temporal.address });
     cleanup.add('temporal client', () => connection.close());
@@ -610,9 +677,33 @@ async function main(cleanup: Cleanup): Promise<void> {
       await client.workflow.getHandle(noopTargets[i % noopTargets.length]!).executeUpdate(NOOP_UPDATE, { args: [i] });
       return true;
     };
-    progress(`command latency at ${OPT.rate}/s: ${WARMUP_S} s warm-up each, then ${OPT.rateSeconds} s of consultations and ${OPT.rateSeconds} s of bare Updates`);
+    // The same command sent straight to the plan's workflow, as the API sends it: what the HTTP hop adds.
+    const directConsultation = async (i: number): Promise<boolean> => {
+      const { planId, school } = approved[i % approved.length]!;
+      const requestId = `direct-${consultationNo}`;
+      await client.workflow.getHandle(planWorkflowId(planId)).executeUpdate(planCommandUpdate, {
+        args: [
+          {
+            command: {
+              type: 'LogConsultation',
+              data: { consultationId: `c${consultationNo++}`, measureId: 'm1', date: TODAY, providerType: 'teacher', subject: 'mathematics', minutes: 45, mode: 'in_person' },
+            },
+            meta: { actor: { id: `preparer-${SCHOOLS.indexOf(school)}`, role: 'preparer' }, schoolId: school.school, requestId, correlationId: requestId, causationId: null, expectedVersion: null },
+          },
+        ],
+        updateId: requestId,
+      });
+      return true;
+    };
+    progress(`command latency at ${OPT.rate}/s: ${WARMUP_S} s warm-up each, then ${OPT.rateSeconds} s of consultations, of the same Update without the API, and of bare Updates`);
     await openLoop(OPT.rate, WARMUP_S, logConsultation);
+    const latencyFrom = Date.now();
+    const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    const metricsBefore = await scrapeHistograms(metricsUrl);
     const commands = await openLoop(OPT.rate, OPT.rateSeconds, logConsultation);
+    const workerMeans = histogramMeans(metricsBefore, await scrapeHistograms(metricsUrl));
+    progress(`  the worker's own figures over the consultations (mean ms): ${Object.entries(workerMeans).map(([k, v]) => `${k} ${v.mean} (${v.n})`).join(', ')}`);
+    const direct = await openLoop(OPT.rate, OPT.rateSeconds, directConsultation);
     await openLoop(OPT.rate, WARMUP_S, noopUpdate);
     const updates = await openLoop(OPT.rate, OPT.rateSeconds, noopUpdate);
     assertAlive();
@@ -621,7 +712,16 @@ async function main(cleanup: Cleanup): Promise<void> {
     for (const [label, p] of [['p50', 0.5], ['p95', 0.95], ['p99', 0.99]] as const) {
       row(`command ${label} at ${OPT.rate}/s`, 'ms', quantile(commands.latencies, p), quantile(updates.latencies, p), p === 0.99 ? { on: 'ratio', op: '<=', value: 1.5 } : null);
     }
-    details.commandLatency = { ratePerSecond: OPT.rate, engine: summary(commands), bareUpdate: summary(updates) };
+    requireClean('plan Update without the API', direct);
+    const tasks = {
+      engine: await updateTaskTimes(client, approved.map((a) => planWorkflowId(a.planId)), latencyFrom),
+      bareUpdate: await updateTaskTimes(client, noopTargets, latencyFrom),
+    };
+    progress(`  workflow tasks that completed an Update (ms, p50 / p99): plan pickup ${tasks.engine.pickupMs.p50} / ${tasks.engine.pickupMs.p99}, worker ${tasks.engine.workerMs.p50} / ${tasks.engine.workerMs.p99}; no-op pickup ${tasks.bareUpdate.pickupMs.p50} / ${tasks.bareUpdate.pickupMs.p99}, worker ${tasks.bareUpdate.workerMs.p50} / ${tasks.bareUpdate.workerMs.p99}`);
+    for (const [label, p] of [['p50', 0.5], ['p99', 0.99]] as const) {
+      row(`plan Update without the API ${label}`, 'ms', quantile(direct.latencies, p), quantile(updates.latencies, p), null);
+    }
+    details.commandLatency = { ratePerSecond: OPT.rate, engine: summary(commands), planUpdateWithoutApi: summary(direct), bareUpdate: summary(updates), workflowTasks: tasks, workerMeansMs: workerMeans };
 
     // ---- 5. the report endpoint under load, beside bare Fastify
     progress(`report endpoint: ${OPT.seconds} s of GET /reports/participation, then ${OPT.seconds} s of bare Fastify, ${OPT.clients} connections`);

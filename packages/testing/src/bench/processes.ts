@@ -2,7 +2,7 @@
 // /proc, and a cleanup list that runs once, in reverse order, on success, failure or Ctrl-C.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { REPO_ROOT } from '@iap/infra';
 import { stopLoads } from './load.js';
 
@@ -22,23 +22,29 @@ export interface NodeChild {
 /**
  * `node <entry>` with `env` on top of this process's environment. The IPC channel makes the child stop
  * by itself should the benchmark die without stopping it (the worker, the API and bare-fastify all
- * listen for 'disconnect').
+ * listen for 'disconnect'). `flags`: node's own options (default `--enable-source-maps`); `logFile`:
+ * where to keep the whole output besides the last 64 KiB.
  */
-export function spawnNode(name: string, entry: string, env: NodeJS.ProcessEnv): NodeChild {
-  const child = spawn(process.execPath, ['--enable-source-maps', entry], {
+export function spawnNode(name: string, entry: string, env: NodeJS.ProcessEnv, opts: { logFile?: string | undefined; flags?: readonly string[] | undefined } = {}): NodeChild {
+  const child = spawn(process.execPath, [...(opts.flags ?? ['--enable-source-maps']), entry], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   if (child.pid === undefined) throw new Error(`could not start ${entry}`);
   let out = '';
+  const file = opts.logFile ? createWriteStream(opts.logFile) : null;
   const collect = (b: Buffer) => {
     out = (out + b.toString('utf8')).slice(-OUTPUT_LIMIT);
+    file?.write(b);
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
+    child.once('exit', () => {
+      file?.end();
+      resolve();
+    });
     child.once('error', (err) => {
       collect(Buffer.from(`spawn error: ${String(err)}\n`));
       resolve();
