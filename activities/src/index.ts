@@ -112,6 +112,12 @@ export function createActivities(deps: ActivityDeps) {
       streamId: input.streamId,
     });
     const started = performance.now();
+    // Where a command's time goes (see packages/testing/src/bench/timeline.ts): how long the append waited
+    // between its scheduling and its start, and since the workflow task that decided it started (the
+    // events' time is that task's workflow clock).
+    const queuedMs = Date.now() - info.currentAttemptScheduledTimestampMs;
+    const decidedAt = Date.parse(input.events[0]?.occurredAt ?? '');
+    const sinceDecidedMs = Number.isNaN(decidedAt) ? null : Date.now() - decidedAt;
     try {
       const fast =
         input.projection.kind === 'plan' && input.projection.state
@@ -125,7 +131,7 @@ export function createActivities(deps: ActivityDeps) {
           return appended;
         }));
       log.info(
-        { events: result.events.map((e) => e.type), version: result.events.at(-1)?.streamVersion, retry: result.alreadyRecorded, ms: Math.round((performance.now() - started) * 10) / 10 },
+        { events: result.events.map((e) => e.type), version: result.events.at(-1)?.streamVersion, retry: result.alreadyRecorded, ms: Math.round((performance.now() - started) * 10) / 10, queuedMs, sinceDecidedMs },
         result.alreadyRecorded ? 'events were already recorded (retry): nothing written' : 'events appended',
       );
       await deps.afterCommit?.(input);
