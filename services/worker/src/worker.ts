@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import { createActivities, type ActivityDeps } from '@iap/activities';
 import type { Database } from '@iap/db';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, IllegalStateError, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 
@@ -52,8 +52,11 @@ export function installRuntimeLogger(logger: Logger, metricsAddress?: string): v
         logger[levels[entry.level]]({ ...(entry.meta ?? {}), sdk: true }, entry.message);
       }),
     });
-  } catch {
-    // Already installed by someone else in this process (a test harness): keep theirs.
+  } catch (err) {
+    // Already installed by someone else in this process (a test harness): keep theirs. Anything else (a
+    // metrics address that is not host:port) is the operator's to fix: say so.
+    if (err instanceof IllegalStateError) return;
+    throw new Error(`the Temporal runtime could not start${metricsAddress ? ` (IAP_METRICS_ADDRESS=${metricsAddress})` : ''}: ${String(err)}`);
   }
 }
 
