@@ -13,6 +13,7 @@ import {
   EVENT_SCHEMA_VERSIONS,
   evolve,
   initialState,
+  maySee,
   nextDeadline,
   type PlanCommand,
   type PlanEvent,
@@ -105,6 +106,12 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
   }
 
   function decideOrRefuse(env: CommandEnvelope): PlanEvent[] {
+    // Tenancy first: for a caller who may not see the plan it does not exist, whatever else would be refused.
+    const scope = env.meta.scope;
+    if (scope !== undefined && !(env.command.type === 'DraftPlan' && state.status === 'none')) {
+      const visible = state.status !== 'none' && maySee(env.meta.actor.role, scope, { schoolId: state.schoolId, municipalityId: state.municipalityId, partnerId: state.partner.id });
+      if (!visible) throw refusal('not_found', 'not_found', 'no such plan', null);
+    }
     if (env.command.type === 'DraftPlan' && env.command.data.planId !== input.planId) {
       throw refusal('plan.id_mismatch', 'rule', `command is for plan ${env.command.data.planId}, not ${input.planId}`, 'data.planId');
     }

@@ -4,6 +4,7 @@
 
 import type {
   Actor,
+  ActorScope,
   Cents,
   DomainConfig,
   LocalDate,
@@ -35,6 +36,12 @@ export interface CommandMeta {
   readonly causationId: string | null;
   /** If-Match: the plan version the caller saw; a different current version refuses the command. */
   readonly expectedVersion: number | null;
+  /**
+   * Where the caller works, from its token: the workflow refuses a command for a plan outside it as not found
+   * (the domain's maySee), before any other rule. Absent for the system's own commands (timers, claim
+   * outcomes), and in commands recorded before the API sent it (it checked a projection row instead).
+   */
+  readonly scope?: ActorScope;
 }
 
 export interface CommandEnvelope {
@@ -74,7 +81,8 @@ export const FAILURE_TYPES = {
 /** Details attached to a domain refusal's ApplicationFailure. */
 export interface RefusalDetails {
   readonly code: string;
-  readonly kind: 'conflict' | 'rule' | 'forbidden' | 'stale';
+  /** not_found: the caller may not see the object (tenancy), answered as if it did not exist. */
+  readonly kind: 'conflict' | 'rule' | 'forbidden' | 'stale' | 'not_found';
   readonly field: string | null;
 }
 

@@ -2,12 +2,12 @@
 // (with deadlines configured a few seconds away), reimbursement children, continue-as-new, and the
 // event log agreeing with the workflow at the end.
 import { readStream } from '@iap/db';
-import { claimWorkflowId, SA } from '@iap/messages';
+import { claimWorkflowId, planCommandUpdate, SA } from '@iap/messages';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordFixture } from './fixtures.js';
 import { MUNI_A, startTestStack, type TestStack } from './stack.js';
-import { DIRECTOR, FINANCE, fastConfig, MUNI, NATIONAL, PlanDriver, PREPARER, SEMESTER_NOW, setBudget, TODAY } from './workflow-driver.js';
+import { DIRECTOR, FINANCE, fastConfig, meta, MUNI, NATIONAL, PlanDriver, PREPARER, SEMESTER_NOW, setBudget, TODAY } from './workflow-driver.js';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -233,6 +233,26 @@ describe('plan workflow', () => {
     await consult('c3');
     expect(await upserts()).toBe(before);
     expect((await p.handle.describe()).typedSearchAttributes.get(SA.status)).toBe((await p.state()).status);
+  });
+
+  it("refuses a command from outside the plan's scope as if the plan did not exist, recording nothing", async () => {
+    const p = await PlanDriver.start(stack);
+    const otherSchool = { schoolId: 'school-b', municipalityId: 'muni-b', partnerId: 'muni-b' };
+    const refused = p.handle.executeUpdate(planCommandUpdate, {
+      args: [{ command: { type: 'RequestConsent', data: {} }, meta: { ...meta(PREPARER), scope: otherSchool } }],
+    });
+    expect(await refusalOf(refused)).toMatchObject({ code: 'not_found', kind: 'not_found' });
+    // Before any other rule: a stale If-Match from another municipality's coordinator, for a command that
+    // role may not send, is still "not found".
+    const stale = p.handle.executeUpdate(planCommandUpdate, { args: [{ command: { type: 'RequestConsent', data: {} }, meta: { ...meta(MUNI, 9), scope: otherSchool } }] });
+    expect(await refusalOf(stale)).toMatchObject({ kind: 'not_found' });
+    expect(await p.eventTypes()).toEqual(['PlanDrafted']);
+    expect((await p.state()).version).toBe(1);
+    // The plan's own school is in scope.
+    const own = { schoolId: 'school-a', municipalityId: MUNI_A, partnerId: MUNI_A };
+    const r = await p.handle.executeUpdate(planCommandUpdate, { args: [{ command: { type: 'RequestConsent', data: {} }, meta: { ...meta(PREPARER), scope: own } }] });
+    expect(r.status).toBe('awaiting_consent');
+    expect(await p.eventTypes()).toEqual(['PlanDrafted', 'ConsentRequested']);
   });
 
   it('continues as new when its history grows, losing nothing', async () => {

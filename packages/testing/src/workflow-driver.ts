@@ -60,7 +60,7 @@ export const MUNI: Who = { id: 'muni-coord-1', role: 'municipality_coordinator' 
 export const NATIONAL: Who = { id: 'ikvd-1', role: 'national_coordinator' };
 export const FINANCE: Who = { id: 'finance-1', role: 'finance' };
 
-const meta = (who: Who, expectedVersion: number | null = null): CommandMeta => ({
+export const meta = (who: Who, expectedVersion: number | null = null): CommandMeta => ({
   actor: { id: who.id, role: who.role },
   schoolId: who.schoolId ?? null,
   requestId: `test-${randomUUID()}`,

@@ -42,7 +42,7 @@ export interface PlanGatewayOptions {
   readonly commandTimeoutMs?: number;
 }
 
-const KIND_STATUS: Record<RefusalDetails['kind'], number> = { conflict: 409, rule: 422, forbidden: 403, stale: 412 };
+const KIND_STATUS: Record<Exclude<RefusalDetails['kind'], 'not_found'>, number> = { conflict: 409, rule: 422, forbidden: 403, stale: 412 };
 
 export class PlanGateway {
   constructor(private readonly opts: PlanGatewayOptions) {}
@@ -135,6 +135,8 @@ export function toProblem(err: unknown): Error {
     const d = (f.details?.[0] ?? {}) as Partial<RefusalDetails>;
     if (f.type === FAILURE_TYPES.domain || f.type === FAILURE_TYPES.staleVersion) {
       const kind = d.kind ?? 'rule';
+      // Outside the caller's scope: the same answer as for a plan that does not exist.
+      if (kind === 'not_found') return new HttpProblem(404, 'not_found', 'no such plan');
       return new HttpProblem(KIND_STATUS[kind], d.code ?? 'refused', f.message, {
         ...(d.code ? { code: d.code } : {}),
         ...(d.field ? { field: d.field } : {}),

@@ -1,6 +1,7 @@
 // Tenancy: which plans an actor may see. An object outside the caller's scope is answered as 404, so its
 // existence does not leak.
 
+import { maySee } from '@iap/domain';
 import type { RequestActor } from './plugins/auth.js';
 
 export interface ScopedObject {
@@ -9,24 +10,12 @@ export interface ScopedObject {
   readonly partner_id: string;
 }
 
+/** The domain's tenancy rule (maySee) for a projection row. */
 export function canSee(actor: RequestActor, o: ScopedObject): boolean {
-  switch (actor.role) {
-    case 'preparer':
-    case 'school_director':
-      return actor.schoolId !== null && actor.schoolId === o.school_id;
-    case 'municipality_coordinator':
-      return actor.municipalityId !== null && actor.municipalityId === o.municipality_id;
-    case 'finance':
-      return actor.partnerId !== null && actor.partnerId === o.partner_id;
-    case 'national_coordinator':
-    case 'auditor':
-      return true;
-    case 'system':
-      return false;
-  }
+  return maySee(actor.role, actor, { schoolId: o.school_id, municipalityId: o.municipality_id, partnerId: o.partner_id });
 }
 
-/** The plans an actor may see, as a filter; null when nothing is visible. Mirrors canSee (scope.ts). */
+/** The plans an actor may see, as a filter; null when nothing is visible. Mirrors the domain's maySee. */
 export function scopeOf(actor: RequestActor): { column: 'school_id' | 'municipality_id' | 'partner_id'; value: string } | 'all' | null {
   switch (actor.role) {
     case 'preparer':

@@ -289,7 +289,7 @@ export const planCommandRoutes: FastifyPluginAsyncTypebox<PlanCommandRoutesOptio
     return row;
   }
 
-  /** What a command needs of the plan row before it goes to the workflow: its scope and status, not its state. */
+  /** What a refused command needs of the plan row (whether the actor may see it, its status), not its state. */
   async function visiblePlanScope(actor: RequestActor, planId: string) {
     const row = await db
       .selectFrom('plans')
@@ -327,9 +327,10 @@ export const planCommandRoutes: FastifyPluginAsyncTypebox<PlanCommandRoutesOptio
         const params = request.params as Static<P> & PlanParamsT;
         const headers = request.headers as Static<typeof CommandHeaders>;
         const expectedVersion = expectedVersionOf(headers['if-match']);
-        const row = await visiblePlanScope(actor, params.planId);
-        // The decider refuses it too; answering here spares a workflow round trip and covers ended plans.
+        // The decider refuses it too; answering here spares a workflow round trip. For a plan the actor may
+        // not see the answer is 404, as for any other command (the row is read on this refusal only).
         if (!requiredRolesFor(r.type).includes(actor.role)) {
+          await visiblePlanScope(actor, params.planId);
           const why = actor.role === 'auditor' ? 'auditors read plans and change nothing' : `a ${ROLE_LABELS[actor.role]} may not do this`;
           throw new HttpProblem(403, 'plan.forbidden_role', `${why}; ${r.type} is for the ${whoMay(r.type)}`, { code: 'plan.forbidden_role' });
         }
@@ -337,18 +338,24 @@ export const planCommandRoutes: FastifyPluginAsyncTypebox<PlanCommandRoutesOptio
         const key = headers['idempotency-key'];
         let result;
         try {
+          // The workflow checks the caller's scope against the plan before anything else (the domain's
+          // maySee): a plan outside it is refused as not found, so no projection row is read on the way.
           result = await plans.execute(
             params.planId,
             command,
-            commandMeta(actor, request.id, expectedVersion),
+            { ...commandMeta(actor, request.id, expectedVersion), scope: { schoolId: actor.schoolId, municipalityId: actor.municipalityId, partnerId: actor.partnerId } },
             key ? `idem:${actor.id}:${key}` : `req:${request.id}`,
           );
         } catch (err) {
-          // The plan exists (its row says so) but its workflow has finished: it takes no more commands.
-          if (err instanceof HttpProblem && err.status === 404 && TERMINAL.has(row.status)) {
-            throw new HttpProblem(409, 'plan.wrong_status', `the plan is ${row.status.replace(/_/g, ' ')} and takes no more commands`, {
-              code: 'plan.wrong_status',
-            });
+          // No workflow takes it: none ever ran for this id, or the plan's has finished (it takes no more
+          // commands). Only the row tells the two apart, and whether the caller may know.
+          if (err instanceof HttpProblem && err.status === 404) {
+            const row = await visiblePlanScope(actor, params.planId);
+            if (TERMINAL.has(row.status)) {
+              throw new HttpProblem(409, 'plan.wrong_status', `the plan is ${row.status.replace(/_/g, ' ')} and takes no more commands`, {
+                code: 'plan.wrong_status',
+              });
+            }
           }
           throw err;
         }
