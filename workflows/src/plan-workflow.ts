@@ -34,12 +34,15 @@ import {
 import {
   allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
   continueAsNew,
+  isCancellation,
   log,
   ParentClosePolicy,
   patched,
   setHandler,
+  sleep,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
@@ -48,6 +51,9 @@ import { appendDecided, decideOrRefuse as refuseDomainErrors, Lock, refusal, sta
 import { reimbursementWorkflow } from './reimbursement-workflow.js';
 
 export type { PlanWorkflowInput } from '@iap/messages';
+
+/** See planWorkflow: one timer per deadline, and no grace timer while the create's draft is recorded. */
+const TIMERS_WHEN_NEEDED_PATCH = 'timers-when-needed';
 
 const TERMINAL: ReadonlySet<PlanState['status']> = new Set(['closed', 'deleted', 'consent_refused', 'consent_expired']);
 
@@ -62,6 +68,12 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
   const lock = new Lock();
   /** The search attributes this run last published (see updateSearchAttributes). */
   let published: string | null = null;
+  // Timers only where something waits for time: one per deadline (not restarted by every command) and no
+  // grace timer while the create's own DraftPlan is being recorded. Histories recorded before this replay
+  // the old way (a timer restarted after each command, a grace timer in every new plan's first task).
+  const timersWhenNeeded = patched(TIMERS_WHEN_NEEDED_PATCH);
+  /** DraftPlan commands in their handler for a plan not drafted yet (the create's, from Update-with-Start). */
+  let draftsInFlight = 0;
 
   setHandler(planStateQuery, () => state);
   setHandler(claimOutcomeSignal, (o) => void outcomes.push(o));
@@ -69,9 +81,15 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
   setHandler(
     planCommandUpdate,
     async (env: CommandEnvelope): Promise<CommandResult> => {
-      const result = await lock.run(() => run(env));
-      log.info('command accepted', { planId: input.planId, command: env.command.type, requestId: env.meta.requestId, version: result.version });
-      return result;
+      const drafting = env.command.type === 'DraftPlan' && state.status === 'none';
+      if (drafting) draftsInFlight++;
+      try {
+        const result = await lock.run(() => run(env));
+        log.info('command accepted', { planId: input.planId, command: env.command.type, requestId: env.meta.requestId, version: result.version });
+        return result;
+      } finally {
+        if (drafting) draftsInFlight--;
+      }
     },
     {
       // While another command is being recorded the state is about to change (its projection row may
@@ -184,12 +202,18 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
   // A create whose DraftPlan was refused started this workflow with nothing in it. Wait a little for a
   // corrected retry, then end as failed, so the plan id can be used again (id reuse: failed only).
   if (state.status === 'none') {
+    // Update-with-Start delivers the create's DraftPlan with the start: its handler began when it was set
+    // above. Only a refused (or missing) draft needs the grace timer.
+    if (timersWhenNeeded && draftsInFlight > 0) await condition(() => state.status !== 'none' || draftsInFlight === 0);
+  }
+  if (state.status === 'none') {
     const drafted = await condition(() => state.status !== 'none', input.draftGraceMs ?? 60_000);
     if (!drafted) throw ApplicationFailure.nonRetryable('no plan was drafted in this workflow', 'NotDrafted');
   }
 
   const canThreshold = input.continueAsNewAfterEvents ?? 10_000;
   let graceUntil: number | null = null;
+  let timer: DeadlineTimer | null = null;
   for (;;) {
     const outcome = outcomes.shift();
     if (outcome) {
@@ -197,6 +221,9 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
       continue;
     }
     if (TERMINAL.has(state.status)) {
+      // Nothing falls due for an ended plan.
+      timer?.cancel();
+      timer = null;
       // A closed plan still takes a carry-over into next semester's plan and late claim outcomes (a
       // payment after the evaluation) for a while before its workflow ends. Histories recorded before
       // this existed end at once, so the patch keeps them replaying.
@@ -220,16 +247,55 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
     const version = state.version;
     const changed = () => state.version !== version || outcomes.length > 0;
     if (!deadline) {
+      timer?.cancel();
+      timer = null;
       await condition(changed);
       continue;
     }
     const waitMs = Math.max(0, Date.parse(deadline.at) - Date.now());
+    if (timersWhenNeeded) {
+      // One timer per deadline, not per command: a command that leaves the deadline where it was (most do: a
+      // logged consultation) neither cancels nor starts one, so its workflow task carries no timer commands.
+      const key = `${deadline.command.type}@${deadline.at}`;
+      if (timer && timer.key !== key) {
+        timer.cancel();
+        timer = null;
+      }
+      if (waitMs > 0 && !timer?.fired) {
+        const t = (timer ??= startDeadlineTimer(key, waitMs));
+        await condition(() => changed() || t.fired);
+        // Judged again either way: a state that moved may have moved the deadline too.
+        continue;
+      }
+      timer = null;
+      await fireDeadline(deadline.command, deadline.at);
+      continue;
+    }
     const woke = waitMs > 0 ? await condition(changed, waitMs) : false;
     if (!woke) await fireDeadline(deadline.command, deadline.at);
   }
 
   await condition(() => !lock.busy && allHandlersFinished());
   return state;
+}
+
+/** The timer of one deadline (its command and instant): fired, or cancelled when the deadline moves. */
+interface DeadlineTimer {
+  readonly key: string;
+  readonly fired: boolean;
+  cancel(): void;
+}
+
+function startDeadlineTimer(key: string, ms: number): DeadlineTimer {
+  const scope = new CancellationScope();
+  const timer = { key, fired: false, cancel: () => scope.cancel() };
+  scope.run(() => sleep(ms)).then(
+    () => void (timer.fired = true),
+    (err: unknown) => {
+      if (!isCancellation(err)) throw err;
+    },
+  );
+  return timer;
 }
 
 /**

@@ -14,9 +14,10 @@ export const FIXTURES_DIR = path.join(REPO_ROOT, 'workflows', 'fixtures');
  * Histories recorded by earlier code stay beside the new ones, so every patched branch keeps replaying:
  * `*.activity-append.json` appends as regular activities (before `append-local-activity`),
  * `*.local-append.json` search attributes upserted after every command (before `search-attributes-on-change`),
- * `*.sa-on-change.json` the current code.
+ * `*.sa-on-change.json` a deadline's timer restarted after every command and a grace timer in every new plan
+ * (before `timers-when-needed`), `*.timers-when-needed.json` the current code.
  */
-const FIXTURE_GENERATION = 'sa-on-change';
+const FIXTURE_GENERATION = 'timers-when-needed';
 
 export async function recordFixture(stack: TestStack, workflowId: string, name: string): Promise<void> {
   if (process.env.RECORD_WORKFLOW_FIXTURES !== '1') return;

@@ -235,6 +235,32 @@ describe('plan workflow', () => {
     expect((await p.handle.describe()).typedSearchAttributes.get(SA.status)).toBe((await p.state()).status);
   });
 
+  it('keeps one timer per deadline: a new plan starts one, a logged consultation none, a moved deadline replaces it', async () => {
+    const p = await PlanDriver.start(stack);
+    const timers = async () => {
+      const events = (await p.handle.fetchHistory()).events ?? [];
+      return { started: events.filter((e) => e.timerStartedEventAttributes).length, cancelled: events.filter((e) => e.timerCanceledEventAttributes).length };
+    };
+    // The create's own DraftPlan needs no grace timer: the only timer is the semester end's.
+    expect(await timers()).toEqual({ started: 1, cancelled: 0 });
+    await p.send(PREPARER, { type: 'GrantConsent', data: { givenBy: 'parent', signedOn: TODAY, documentRef: 'consent-scan-1' } });
+    await p.send(PREPARER, { type: 'SubmitForApproval', data: {} });
+    await p.approveAll();
+    const consult = (id: string) =>
+      p.send(PREPARER, { type: 'LogConsultation', data: { consultationId: id, measureId: 'm1', date: TODAY, providerType: 'teacher', subject: 'mathematics', minutes: 45, mode: 'in_person' } });
+    await consult('c1');
+    await consult('c2');
+    // Six commands, and the semester end still waits on its first timer.
+    expect(await timers()).toEqual({ started: 1, cancelled: 0 });
+
+    // A consent request brings an earlier deadline (the reminder): its timer replaces the semester end's.
+    const q = await PlanDriver.start(stack, { config: fastConfig({ reminderMs: 60_000, expiryMs: 120_000 }) });
+    await q.send(PREPARER, { type: 'RequestConsent', data: {} });
+    const events = (await q.handle.fetchHistory()).events ?? [];
+    expect(events.filter((e) => e.timerStartedEventAttributes).length).toBe(2);
+    expect(events.filter((e) => e.timerCanceledEventAttributes).length).toBe(1);
+  });
+
   it("refuses a command from outside the plan's scope as if the plan did not exist, recording nothing", async () => {
     const p = await PlanDriver.start(stack);
     const otherSchool = { schoolId: 'school-b', municipalityId: 'muni-b', partnerId: 'muni-b' };
