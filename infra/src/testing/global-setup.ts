@@ -13,6 +13,7 @@ import type * as Pino from 'pino';
 import { ensureDatabase, startEmbeddedPostgres, type RunningPostgres } from '../postgres.js';
 import { REPO_ROOT, startTemporalDevServer, type RunningTemporal } from '../temporal-server.js';
 import { connectTemporal, ensureSearchAttributes } from '@iap/runtime';
+import { WORKFLOW_PRELOAD_MODULES } from '@iap/worker';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -47,6 +48,7 @@ export default async function setup(): Promise<() => Promise<void>> {
       : startTemporalDevServer({ port: await freePort(), uiPort: null, dbFile: null, namespace: 'default', logger }),
     bundleWorkflowCode({
       workflowsPath: require.resolve('@iap/workflows'),
+      preloadModules: [...WORKFLOW_PRELOAD_MODULES],
       logger: { trace() {}, debug() {}, info() {}, warn: (m) => logger.warn(m), error: (m) => logger.error(m), log() {} },
     }),
     (async () => {

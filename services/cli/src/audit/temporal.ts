@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import { Client, type Connection } from '@temporalio/client';
 import { historyToJSON as toJSON } from '@temporalio/common/lib/proto-utils.js';
+import { WORKFLOW_PRELOAD_MODULES } from '@iap/worker';
 import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker, type ReplayResult } from '@temporalio/worker';
 
 export type TemporalClient = Pick<Client, 'workflow'>;
@@ -28,7 +29,9 @@ export function replayHistories(
     logger: new DefaultLogger('ERROR', (e) => void process.stderr.write(`${e.level} ${e.message}\n`)),
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} } },
   });
-  const code = source.bundlePath ? { workflowBundle: { codePath: source.bundlePath } } : { workflowsPath: workflowsPath() };
+  const code = source.bundlePath
+    ? { workflowBundle: { codePath: source.bundlePath } }
+    : { workflowsPath: workflowsPath(), bundlerOptions: { preloadModules: [...WORKFLOW_PRELOAD_MODULES] } };
   return Worker.runReplayHistories({ ...code, replayName: 'iap-audit' }, histories as AsyncIterable<{ workflowId: string; history: never }>);
 }
 
