@@ -23,13 +23,13 @@ import { ensureDatabase, REPO_ROOT, startEmbeddedPostgres, startTemporalDevServe
 import { freePort } from '@iap/infra/testing';
 import { planCommandUpdate, planWorkflowId } from '@iap/messages';
 import { signToken, type TokenSubject } from '@iap/runtime';
-import { workflowsPath } from '@iap/worker';
+import { workflowsPath, WORKFLOW_PRELOAD_MODULES } from '@iap/worker';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { sql, type Kysely } from 'kysely';
 import { pino } from 'pino';
 import { appendStreams, rng, syntheticPlan, type SyntheticPlanSpec, type SyntheticStage } from '../synthetic.js';
-import { closedLoop, countedLoop, HttpClient, openLoop, quantile, type LoadResult } from './load.js';
+import { closedLoop, countedLoop, HttpClient, inTurns, openLoop, quantile, rotating, slowest, type LoadResult } from './load.js';
 import { Cleanup, memoryOf, spawnNode, type Memory, type NodeChild } from './processes.js';
 
 // ---------------------------------------------------------------------------------------------- options
@@ -42,14 +42,17 @@ const USAGE = `node packages/testing/dist/bench/engine-bench.js [options]
   --clients C          concurrent clients / connections for the throughput phases (default 10)
   --seconds S          length of each throughput measurement (default 20)
   --rate R             command rate for the latency phase, per second (default 20)
-  --rate-seconds S     length of each latency measurement (default 30)
+  --rate-seconds S     the latency phase sends rate × S requests of each kind (default 30), the kinds in rotation,
+                       so it lasts S × 5 seconds
   --approved K         approved plans the latency phase logs consultations on (default 40)
   --cache N            the worker's IAP_MAX_CACHED_WORKFLOWS (default 1000)
   --heap MB            the worker's V8 old-space limit, as infra/up sets it (default 768)
   --log-level L        the worker's and the API's LOG_LEVEL (default warn)
   --worker-flags F     extra node flags for the worker process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc"
   --logs DIR           keep the worker's, the API's and bare Fastify's whole output in DIR/<name>.log
-  --dir PATH           where the temporary stack folder goes (default: the OS temp folder; keep it on a real disk)`;
+  --dir PATH           where the temporary stack folder goes (default: the OS temp folder; keep it on a real disk)
+  --skip LIST          phases to leave out, comma-separated: rebuild, appends, reports (for quick runs of the others;
+                       plan starts, command latency and memory always run)`;
 
 const { values: args } = parseArgs({
   options: {
@@ -67,6 +70,7 @@ const { values: args } = parseArgs({
     'log-level': { type: 'string', default: 'warn' },
     logs: { type: 'string' },
     'worker-flags': { type: 'string' },
+    skip: { type: 'string', default: '' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -103,10 +107,19 @@ const OPT = {
   logLevel: args['log-level'] ?? 'warn',
   logs: args.logs ?? null,
   workerFlags: args['worker-flags']?.split(/\s+/).filter(Boolean) ?? [],
+  skip: new Set((args.skip ?? '').split(',').map((s) => s.trim()).filter(Boolean)),
 };
+for (const phase of OPT.skip) {
+  if (!['rebuild', 'appends', 'reports'].includes(phase)) {
+    console.error(`--skip takes rebuild, appends and reports, got "${phase}"\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
 const WARMUP_S = 3;
 const APPEND_SECONDS = 10;
 const APPEND_BATCH = 10;
+/** Engine and baselines are measured in turns of this many seconds (see inTurns), not one after the other. */
+const TURN_S = 5;
 
 // ------------------------------------------------------------------------------------------- reporting
 
@@ -190,8 +203,9 @@ const DOMAIN_CONFIG = MONTH >= 6 && MONTH <= 8 ? JSON.stringify({ semesterDates:
 const JWT_SECRET = `bench-${randomUUID()}`;
 const PLAN_QUEUE = 'iap-plans';
 const NOOP_QUEUE = 'bench-noop';
-/** The Update's name in noop-workflow.ts (not imported: that module only runs inside the workflow sandbox). */
+/** The Updates' names in noop-workflow.ts (not imported: that module only runs inside the workflow sandbox). */
 const NOOP_UPDATE = 'noop';
+const LOCAL_ACTIVITY_UPDATE = 'local-activity';
 
 interface School {
   readonly school: string;
@@ -472,7 +486,7 @@ async function main(cleanup: Cleanup): Promise<void> {
         cleanup.onForce(() => t.process.kill('SIGKILL'));
         return t;
       }),
-      bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quiet }),
+      bundleWorkflowCode({ workflowsPath: workflowsPath(), preloadModules: [...WORKFLOW_PRELOAD_MODULES], logger: quiet }),
       bundleWorkflowCode({
         workflowsPath: fileURLToPath(new URL('./noop-workflow.js', import.meta.url)),
         logger: quiet,
@@ -498,27 +512,29 @@ async function main(cleanup: Cleanup): Promise<void> {
     if (pgSettings.fsync !== 'on' || pgSettings.synchronous_commit !== 'on') throw new Error(`Postgres is not durable: ${JSON.stringify(pgSettings)}`);
 
     // ---- 4. projection rebuild over a simulated school year (before the worker starts: nothing else runs)
-    progress(`writing a simulated school year (${OPT.yearPlans.toLocaleString('en-US')} plans) straight to the event log`);
-    const year = await loadSchoolYear(db, OPT.yearPlans);
-    progress(`  ${year.events.toLocaleString('en-US')} events in ${year.seconds.toFixed(1)} s; vacuum analyze, then rebuild every projection`);
-    await sql`vacuum analyze`.execute(db);
-    let lastTick = 0;
-    const rebuilt: RebuildOutcome[] = await rebuildProjections(db, {
-      onProgress: (p) => {
-        if (performance.now() - lastTick < 5_000) return;
-        lastTick = performance.now();
-        progress(`  rebuild ${p.projection}: ${p.phase} ${p.done.toLocaleString('en-US')} / ${p.total.toLocaleString('en-US')} events`);
-      },
-    });
-    for (const r of rebuilt) row(`rebuild ${r.projection}`, 'events/s', r.events / (r.ms / 1000), null, { on: 'engine', op: '>=', value: 20_000 });
-    // The whole log replayed into every projection: the log's events over the rebuild's total time.
-    const allMs = rebuilt.reduce((s, r) => s + r.ms, 0);
-    row('rebuild all, log events / total time', 'events/s', year.events / (allMs / 1000), null, { on: 'engine', op: '>=', value: 20_000 });
-    details.schoolYear = { plans: OPT.yearPlans, events: year.events, loadSeconds: Number(year.seconds.toFixed(1)), rebuild: rebuilt.map((r) => ({ projection: r.projection, events: r.events, ms: r.ms })) };
-    await sql`analyze`.execute(db);
+    if (!OPT.skip.has('rebuild')) {
+      progress(`writing a simulated school year (${OPT.yearPlans.toLocaleString('en-US')} plans) straight to the event log`);
+      const year = await loadSchoolYear(db, OPT.yearPlans);
+      progress(`  ${year.events.toLocaleString('en-US')} events in ${year.seconds.toFixed(1)} s; vacuum analyze, then rebuild every projection`);
+      await sql`vacuum analyze`.execute(db);
+      let lastTick = 0;
+      const rebuilt: RebuildOutcome[] = await rebuildProjections(db, {
+        onProgress: (p) => {
+          if (performance.now() - lastTick < 5_000) return;
+          lastTick = performance.now();
+          progress(`  rebuild ${p.projection}: ${p.phase} ${p.done.toLocaleString('en-US')} / ${p.total.toLocaleString('en-US')} events`);
+        },
+      });
+      for (const r of rebuilt) row(`rebuild ${r.projection}`, 'events/s', r.events / (r.ms / 1000), null, { on: 'engine', op: '>=', value: 20_000 });
+      // The whole log replayed into every projection: the log's events over the rebuild's total time.
+      const allMs = rebuilt.reduce((s, r) => s + r.ms, 0);
+      row('rebuild all, log events / total time', 'events/s', year.events / (allMs / 1000), null, { on: 'engine', op: '>=', value: 20_000 });
+      details.schoolYear = { plans: OPT.yearPlans, events: year.events, loadSeconds: Number(year.seconds.toFixed(1)), rebuild: rebuilt.map((r) => ({ projection: r.projection, events: r.events, ms: r.ms })) };
+      await sql`analyze`.execute(db);
+    }
 
     // ---- 3. event appends (own database on the same server)
-    details.appends = await appendPhase(adminUrl.toString());
+    if (!OPT.skip.has('appends')) details.appends = await appendPhase(adminUrl.toString());
 
     // ---- the engine's processes and the baselines
     progress('starting the worker, the API, a bare Fastify server and the no-op Temporal worker');
@@ -570,11 +586,20 @@ async function main(cleanup: Cleanup): Promise<void> {
     const client = new Client({ connection, namespace: 'default' });
     const native = await NativeConnection.connect({ address: temporal.address });
     cleanup.add('native connection', () => native.close());
+    // The baseline's local activities: nothing, or one row INSERTed in its own fsync'd transaction.
+    await sql`create table if not exists bench_local_activity (id bigserial primary key, at timestamptz not null default now())`.execute(db);
     const noopWorker = await Worker.create({
       connection: native,
       namespace: 'default',
       taskQueue: NOOP_QUEUE,
       workflowBundle: { code: noopBundle.code },
+      activities: {
+        nothing: async () => 0,
+        insertOne: async () => {
+          const { rows: inserted } = await sql<{ id: string }>`insert into bench_local_activity default values returning id`.execute(db);
+          return Number(inserted[0]!.id);
+        },
+      },
       maxCachedWorkflows: OPT.cache,
     });
     const noopRunning = noopWorker.run();
@@ -620,11 +645,11 @@ async function main(cleanup: Cleanup): Promise<void> {
       noopIds.push(workflowId);
       return true;
     };
-    progress(`plan starts: ${WARMUP_S} s warm-up each, then ${OPT.seconds} s of POST /plans and ${OPT.seconds} s of bare Update-with-Start, ${OPT.clients} clients`);
+    progress(`plan starts: ${WARMUP_S} s warm-up each, then ${OPT.seconds} s each of POST /plans and of bare Update-with-Start in turns of ${TURN_S} s, ${OPT.clients} clients`);
     await closedLoop(OPT.clients, WARMUP_S, createPlan);
     await closedLoop(OPT.clients, WARMUP_S, startNoop);
-    const starts = await closedLoop(OPT.clients, OPT.seconds, createPlan, (n) => progress(`  POST /plans: ${n} created`));
-    const noopStarts = await closedLoop(OPT.clients, OPT.seconds, startNoop, (n) => progress(`  Update-with-Start: ${n} done`));
+    const { starts, noopStarts } = await inTurns(OPT.seconds, TURN_S, { starts: createPlan, noopStarts: startNoop }, (op, secs) => closedLoop(OPT.clients, secs, op));
+    progress(`  ${starts.ok} plans created, ${noopStarts.ok} bare Update-with-Starts`);
     assertAlive();
     requireClean('POST /plans', starts);
     requireClean('Update-with-Start', noopStarts);
@@ -677,6 +702,12 @@ async function main(cleanup: Cleanup): Promise<void> {
       await client.workflow.getHandle(noopTargets[i % noopTargets.length]!).executeUpdate(NOOP_UPDATE, { args: [i] });
       return true;
     };
+    // The floor under any engine that makes a write durable inside an Update on this SDK and server: the
+    // Update waits for one local activity, doing nothing or one fsync'd INSERT.
+    const laUpdate = (kind: 'nothing' | 'insert') => async (i: number): Promise<boolean> => {
+      await client.workflow.getHandle(noopTargets[i % noopTargets.length]!).executeUpdate(LOCAL_ACTIVITY_UPDATE, { args: [kind] });
+      return true;
+    };
     // The same command sent straight to the plan's workflow, as the API sends it: what the HTTP hop adds.
     const directConsultation = async (i: number): Promise<boolean> => {
       const { planId, school } = approved[i % approved.length]!;
@@ -695,17 +726,34 @@ async function main(cleanup: Cleanup): Promise<void> {
       });
       return true;
     };
-    progress(`command latency at ${OPT.rate}/s: ${WARMUP_S} s warm-up each, then ${OPT.rateSeconds} s of consultations, of the same Update without the API, and of bare Updates`);
+    progress(
+      `command latency at ${OPT.rate}/s: ${WARMUP_S} s warm-up each, then ${OPT.rateSeconds} s' worth each of consultations, of the same Update without the API, ` +
+        `of bare Updates, and of Updates that wait for a no-op local activity and for a local INSERT, taken in rotation, request by request, at ${OPT.rate}/s in all`,
+    );
     await openLoop(OPT.rate, WARMUP_S, logConsultation);
+    await openLoop(OPT.rate, WARMUP_S, directConsultation);
+    await openLoop(OPT.rate, WARMUP_S, noopUpdate);
+    await openLoop(OPT.rate, WARMUP_S, laUpdate('nothing'));
+    await openLoop(OPT.rate, WARMUP_S, laUpdate('insert'));
+    // Start every kind from the same Postgres: the set-up's writes flushed, no checkpoint left owing for them.
+    await sql`checkpoint`.execute(db);
     const latencyFrom = Date.now();
+    const latencyT0 = performance.now();
     const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     const metricsBefore = await scrapeHistograms(metricsUrl);
-    const commands = await openLoop(OPT.rate, OPT.rateSeconds, logConsultation);
+    const taken = await rotating(OPT.rate, OPT.rateSeconds, {
+      commands: logConsultation,
+      direct: directConsultation,
+      updates: noopUpdate,
+      withLocalActivity: laUpdate('nothing'),
+      withInsert: laUpdate('insert'),
+    });
+    const { commands, direct, updates, withLocalActivity, withInsert } = taken;
+    for (const [k, r] of Object.entries(taken)) {
+      progress(`  slowest ${k} (s into the phase: ms): ${slowest(r as LoadResult, latencyT0).map((x) => `${x.atS}: ${x.ms}`).join(', ')}`);
+    }
     const workerMeans = histogramMeans(metricsBefore, await scrapeHistograms(metricsUrl));
-    progress(`  the worker's own figures over the consultations (mean ms): ${Object.entries(workerMeans).map(([k, v]) => `${k} ${v.mean} (${v.n})`).join(', ')}`);
-    const direct = await openLoop(OPT.rate, OPT.rateSeconds, directConsultation);
-    await openLoop(OPT.rate, WARMUP_S, noopUpdate);
-    const updates = await openLoop(OPT.rate, OPT.rateSeconds, noopUpdate);
+    progress(`  the worker's own figures over the plan commands (mean ms): ${Object.entries(workerMeans).map(([k, v]) => `${k} ${v.mean} (${v.n})`).join(', ')}`);
     assertAlive();
     requireClean('POST consultations', commands);
     requireClean('bare Update', updates);
@@ -721,29 +769,50 @@ async function main(cleanup: Cleanup): Promise<void> {
     for (const [label, p] of [['p50', 0.5], ['p99', 0.99]] as const) {
       row(`plan Update without the API ${label}`, 'ms', quantile(direct.latencies, p), quantile(updates.latencies, p), null);
     }
-    details.commandLatency = { ratePerSecond: OPT.rate, engine: summary(commands), planUpdateWithoutApi: summary(direct), bareUpdate: summary(updates), workflowTasks: tasks, workerMeansMs: workerMeans };
+    requireClean('Update with a local activity', withLocalActivity);
+    requireClean('Update with a local INSERT', withInsert);
+    // The floor, beside the bare Update; and the engine's command beside the floor (what the engine itself adds).
+    for (const [label, p] of [['p50', 0.5], ['p99', 0.99]] as const) {
+      row(`Update + no-op local activity ${label}`, 'ms', quantile(withLocalActivity.latencies, p), quantile(updates.latencies, p), null);
+      row(`Update + local INSERT (the floor) ${label}`, 'ms', quantile(withInsert.latencies, p), quantile(updates.latencies, p), null);
+      row(`command ${label} vs the floor`, 'ms', quantile(commands.latencies, p), quantile(withInsert.latencies, p), null);
+    }
+    details.commandLatency = {
+      ratePerSecond: OPT.rate,
+      engine: summary(commands),
+      planUpdateWithoutApi: summary(direct),
+      bareUpdate: summary(updates),
+      updateWithNoopLocalActivity: summary(withLocalActivity),
+      updateWithLocalInsert: summary(withInsert),
+      // Seconds into the phase and milliseconds: stalls that hit every kind at once are the machine's.
+      slowest: Object.fromEntries(Object.entries(taken).map(([k, r]) => [k, slowest(r as LoadResult, latencyT0)])),
+      workflowTasks: tasks,
+      workerMeansMs: workerMeans,
+    };
 
     // ---- 5. the report endpoint under load, beside bare Fastify
-    progress(`report endpoint: ${OPT.seconds} s of GET /reports/participation, then ${OPT.seconds} s of bare Fastify, ${OPT.clients} connections`);
-    const getReport = async (): Promise<boolean | string> => {
-      const res = await http.request('GET', '/reports/participation', { token: NATIONAL });
-      return res.status === 200 || `GET /reports/participation: ${res.status} ${res.body.slice(0, 200)}`;
-    };
-    const getConstant = async (): Promise<boolean | string> => {
-      const res = await bareHttp.request('GET', '/constant');
-      return res.status === 200 || `GET /constant: ${res.status}`;
-    };
-    const sample = await http.request('GET', '/reports/participation', { token: NATIONAL });
-    await closedLoop(OPT.clients, WARMUP_S, getReport);
-    const reports = await closedLoop(OPT.clients, OPT.seconds, getReport);
-    await closedLoop(OPT.clients, WARMUP_S, getConstant);
-    const constant = await closedLoop(OPT.clients, OPT.seconds, getConstant);
-    assertAlive();
-    requireClean('GET /reports/participation', reports);
-    requireClean('GET /constant', constant);
-    row(`report requests, ${OPT.clients} conns`, '/s', reports.rate, constant.rate, null);
-    row('report p99', 'ms', quantile(reports.latencies, 0.99), quantile(constant.latencies, 0.99), null);
-    details.reports = { responseBytes: sample.body.length, engine: summary(reports), bareFastify: summary(constant) };
+    if (!OPT.skip.has('reports')) {
+      progress(`report endpoint: ${OPT.seconds} s of GET /reports/participation, then ${OPT.seconds} s of bare Fastify, ${OPT.clients} connections`);
+      const getReport = async (): Promise<boolean | string> => {
+        const res = await http.request('GET', '/reports/participation', { token: NATIONAL });
+        return res.status === 200 || `GET /reports/participation: ${res.status} ${res.body.slice(0, 200)}`;
+      };
+      const getConstant = async (): Promise<boolean | string> => {
+        const res = await bareHttp.request('GET', '/constant');
+        return res.status === 200 || `GET /constant: ${res.status}`;
+      };
+      const sample = await http.request('GET', '/reports/participation', { token: NATIONAL });
+      await closedLoop(OPT.clients, WARMUP_S, getReport);
+      const reports = await closedLoop(OPT.clients, OPT.seconds, getReport);
+      await closedLoop(OPT.clients, WARMUP_S, getConstant);
+      const constant = await closedLoop(OPT.clients, OPT.seconds, getConstant);
+      assertAlive();
+      requireClean('GET /reports/participation', reports);
+      requireClean('GET /constant', constant);
+      row(`report requests, ${OPT.clients} conns`, '/s', reports.rate, constant.rate, null);
+      row('report p99', 'ms', quantile(reports.latencies, 0.99), quantile(constant.latencies, 0.99), null);
+      details.reports = { responseBytes: sample.body.length, engine: summary(reports), bareFastify: summary(constant) };
+    }
 
     // ---- 6. memory
     const { rows: counted } = await sql<{ n: string }>`select count(*)::text as n from plans where semester = ${SEMESTER}`.execute(db);

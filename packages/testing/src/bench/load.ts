@@ -61,6 +61,8 @@ export interface LoadResult {
   readonly rate: number;
   /** Milliseconds, successful operations only. */
   readonly latencies: number[];
+  /** When each of those was due (performance.now() milliseconds), in the same order. */
+  readonly startedAt: number[];
   /** The first few failures, for the report. */
   readonly failures: string[];
 }
@@ -78,6 +80,7 @@ class Tally {
   ok = 0;
   failed = 0;
   readonly latencies: number[] = [];
+  readonly startedAt: number[] = [];
   readonly failures: string[] = [];
 
   async run(op: Operation, i: number, startedAt: number): Promise<void> {
@@ -90,6 +93,7 @@ class Tally {
     if (outcome === true) {
       this.ok++;
       this.latencies.push(performance.now() - startedAt);
+      this.startedAt.push(startedAt);
     } else {
       this.failed++;
       if (this.failures.length < 5) this.failures.push(outcome === false ? 'failed' : outcome.slice(0, 300));
@@ -97,7 +101,7 @@ class Tally {
   }
 
   result(seconds: number): LoadResult {
-    return { ok: this.ok, failed: this.failed, seconds, rate: this.ok / seconds, latencies: this.latencies, failures: this.failures };
+    return { ok: this.ok, failed: this.failed, seconds, rate: this.ok / seconds, latencies: this.latencies, startedAt: this.startedAt, failures: this.failures };
   }
 }
 
@@ -160,4 +164,76 @@ export async function openLoop(ratePerSecond: number, seconds: number, op: Opera
   }
   await Promise.all(running);
   return tally.result((performance.now() - t0) / 1000);
+}
+
+/**
+ * Several operations, `seconds` of each, taken in turns of `blockSeconds` (A, B, C, A, B, C, …) rather than
+ * one after the other: a machine that slows down for a minute then slows every operation alike, and their
+ * ratios hold. One operation runs at a time, so none loads the others. `loop` runs one turn: an open loop at
+ * a fixed rate, or a closed loop of C clients.
+ */
+export async function inTurns<K extends string>(
+  seconds: number,
+  blockSeconds: number,
+  ops: Record<K, Operation>,
+  loop: (op: Operation, seconds: number) => Promise<LoadResult>,
+): Promise<Record<K, LoadResult>> {
+  const names = Object.keys(ops) as K[];
+  const parts = new Map<K, LoadResult[]>(names.map((n) => [n, []]));
+  for (let done = 0; done < seconds && !stopped; done += blockSeconds) {
+    const block = Math.min(blockSeconds, seconds - done);
+    for (const name of names) parts.get(name)!.push(await loop(ops[name], block));
+  }
+  const merged = {} as Record<K, LoadResult>;
+  for (const name of names) {
+    const rs = parts.get(name)!;
+    const secs = rs.reduce((s, r) => s + r.seconds, 0);
+    const ok = rs.reduce((s, r) => s + r.ok, 0);
+    merged[name] = {
+      ok,
+      failed: rs.reduce((s, r) => s + r.failed, 0),
+      seconds: secs,
+      rate: secs > 0 ? ok / secs : 0,
+      latencies: rs.flatMap((r) => r.latencies),
+      startedAt: rs.flatMap((r) => r.startedAt),
+      failures: rs.flatMap((r) => r.failures).slice(0, 5),
+    };
+  }
+  return merged;
+}
+
+/**
+ * One open loop at `ratePerSecond` whose requests take the operations in rotation (A, B, C, A, B, C, …), for
+ * `seconds` of each operation's share: every operation sees the same machine at the same moments, so a
+ * stall (a checkpoint's fsync, a GC) falls on all of them alike instead of on whichever ran that minute.
+ * The machine carries the one fixed rate throughout.
+ */
+export async function rotating<K extends string>(ratePerSecond: number, secondsEach: number, ops: Record<K, Operation>): Promise<Record<K, LoadResult>> {
+  const names = Object.keys(ops) as K[];
+  const tallies = new Map<K, Tally>(names.map((n) => [n, new Tally()]));
+  const total = Math.round(ratePerSecond * secondsEach) * names.length;
+  const interval = 1000 / ratePerSecond;
+  const t0 = performance.now();
+  const running: Promise<void>[] = [];
+  for (let i = 0; i < total && !stopped; i++) {
+    const due = t0 + i * interval;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const name = names[i % names.length]!;
+    running.push(tallies.get(name)!.run(ops[name], Math.floor(i / names.length), due));
+  }
+  await Promise.all(running);
+  const seconds = (performance.now() - t0) / 1000;
+  const out = {} as Record<K, LoadResult>;
+  // Each operation ran at its share of the rate over the whole time: its own seconds are its share of them.
+  for (const name of names) out[name] = tallies.get(name)!.result(seconds / names.length);
+  return out;
+}
+
+/** The `n` slowest operations: when each was due (seconds after `t0`, a performance.now() instant) and how long it took. */
+export function slowest(r: LoadResult, t0: number, n = 5): Array<{ atS: number; ms: number }> {
+  return r.latencies
+    .map((ms, i) => ({ atS: Number(((r.startedAt[i]! - t0) / 1000).toFixed(2)), ms: Number(ms.toFixed(1)) }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, n);
 }

@@ -14,4 +14,5 @@ declare module '@temporalio/workflow' {
   export function defineUpdate<Ret, Args extends unknown[] = []>(name: string): UpdateDefinition<Ret, Args>;
   export function setHandler<Ret, Args extends unknown[]>(def: UpdateDefinition<Ret, Args>, handler: (...args: NoInfer<Args>) => NoInfer<Ret> | Promise<NoInfer<Ret>>): void;
   export function condition(fn: () => boolean, timeout?: number | string): Promise<boolean>;
+  export function proxyLocalActivities<A>(options: { startToCloseTimeout: string }): A;
 }

@@ -37,7 +37,35 @@ export interface Segment {
   readonly p99Ms: number;
 }
 
+export interface Followed {
+  readonly requestId: string;
+  /** When the API took the request (epoch ms). */
+  readonly at: number;
+  /** Each segment's milliseconds, in the order of SEGMENTS. */
+  readonly ms: readonly number[];
+}
+
+export const SEGMENTS = [
+  'API to the deciding workflow task',
+  'first activation, to the append scheduled',
+  'append waiting for a slot',
+  'append (statement and commit)',
+  'second activation, to the Update answered',
+  'task completion, to the API answer',
+  'total (API request)',
+] as const;
+
 export function timeline(dir: string, urlSuffix = '/consultations'): Segment[] {
+  const followed = follow(dir, urlSuffix);
+  return SEGMENTS.map((segment, i) => {
+    const xs = followed.map((f) => f.ms[i]!);
+    const r = (x: number) => Math.round(x * 10) / 10;
+    return { segment, n: xs.length, meanMs: r(xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length)), p50Ms: r(quantile(xs, 0.5)), p90Ms: r(quantile(xs, 0.9)), p99Ms: r(quantile(xs, 0.99)) };
+  });
+}
+
+/** Every request that could be followed through the three logs, with its segments. */
+export function follow(dir: string, urlSuffix = '/consultations'): Followed[] {
   const api = new Map<string, { start: number; end: number }>();
   for (const l of lines(path.join(dir, 'api.log'))) {
     if (l.msg === 'request' && typeof l.url === 'string' && l.url.endsWith(urlSuffix) && typeof l.ms === 'number' && typeof l.reqId === 'string') {
@@ -51,16 +79,7 @@ export function timeline(dir: string, urlSuffix = '/consultations'): Segment[] {
     if (l.msg === 'events appended' && typeof l.queuedMs === 'number' && typeof l.sinceDecidedMs === 'number') appended.set(l.requestId, l);
     if (l.msg === 'command accepted') accepted.set(l.requestId, l.time);
   }
-  const names = [
-    'API to the deciding workflow task',
-    'first activation, to the append scheduled',
-    'append waiting for a slot',
-    'append (statement and commit)',
-    'second activation, to the Update answered',
-    'task completion, to the API answer',
-    'total (API request)',
-  ];
-  const cols: number[][] = names.map(() => []);
+  const out: Followed[] = [];
   for (const [id, r] of api) {
     const a = appended.get(id);
     const done = accepted.get(id);
@@ -69,13 +88,9 @@ export function timeline(dir: string, urlSuffix = '/consultations'): Segment[] {
     const appendStart = a.time - ms;
     const decided = appendStart - (a.sinceDecidedMs as number);
     const scheduled = appendStart - (a.queuedMs as number);
-    [decided - r.start, scheduled - decided, a.queuedMs as number, ms, done - a.time, r.end - done, r.end - r.start].forEach((v, i) => cols[i]!.push(v));
+    out.push({ requestId: id, at: r.start, ms: [decided - r.start, scheduled - decided, a.queuedMs as number, ms, done - a.time, r.end - done, r.end - r.start] });
   }
-  return names.map((segment, i) => {
-    const xs = cols[i]!;
-    const r = (x: number) => Math.round(x * 10) / 10;
-    return { segment, n: xs.length, meanMs: r(xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length)), p50Ms: r(quantile(xs, 0.5)), p90Ms: r(quantile(xs, 0.9)), p99Ms: r(quantile(xs, 0.99)) };
-  });
+  return out;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -94,4 +109,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(`|:${'-'.repeat(w + 1)}|--------:|----:|----:|----:|`);
   for (const r of rows) console.log(`| ${r.segment.padEnd(w)} | ${String(r.meanMs).padStart(7)} | ${String(r.p50Ms).padStart(3)} | ${String(r.p90Ms).padStart(3)} | ${String(r.p99Ms).padStart(3)} |`);
   console.log(`\n${rows[0]!.n} requests followed`);
+  // The slowest requests, segment by segment: a tail is one segment gone long, or all of them at once.
+  const all = follow(dir).sort((a, b) => a.at - b.at);
+  const t0 = all[0]?.at ?? 0;
+  const slowest = [...all].sort((a, b) => b.ms[6]! - a.ms[6]!).slice(0, 10);
+  console.log(`\nslowest ${slowest.length} (s after the first; ms per segment, in the order above):`);
+  for (const f of slowest) console.log(`  ${((f.at - t0) / 1000).toFixed(1).padStart(7)} s  ${f.ms.map((x) => Math.round(x).toString().padStart(4)).join(' ')}`);
 }
