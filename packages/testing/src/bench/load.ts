@@ -151,19 +151,7 @@ export async function countedLoop(clients: number, total: number, op: Operation,
  * operation was due, not from when it was sent.
  */
 export async function openLoop(ratePerSecond: number, seconds: number, op: Operation): Promise<LoadResult> {
-  const tally = new Tally();
-  const total = Math.round(ratePerSecond * seconds);
-  const interval = 1000 / ratePerSecond;
-  const t0 = performance.now();
-  const running: Promise<void>[] = [];
-  for (let i = 0; i < total && !stopped; i++) {
-    const due = t0 + i * interval;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    running.push(tally.run(op, i, due));
-  }
-  await Promise.all(running);
-  return tally.result((performance.now() - t0) / 1000);
+  return (await rotating(ratePerSecond, seconds, { op })).op;
 }
 
 /**
