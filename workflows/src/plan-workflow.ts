@@ -23,6 +23,8 @@ import {
   claimOutcomeSignal,
   claimWorkflowId,
   planCommandUpdate,
+  PLAN_WORKFLOW_GENERATION,
+  planSearchAttributes,
   planStateQuery,
   SA,
   type ClaimOutcome,
@@ -68,10 +70,16 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
   const lock = new Lock();
   /** The search attributes this run last published (see updateSearchAttributes). */
   let published: string | null = null;
+  // A run started by this code's generation has every patched behaviour below on, without a patch marker in
+  // its history; older runs replay through their patches.
+  const modern = (input.generation ?? 0) >= 1;
+  // The search attributes the start carried (the API sets them with the create) count as published.
+  if (modern) published = publishedAtStart();
   // Timers only where something waits for time: one per deadline (not restarted by every command) and no
   // grace timer while the create's own DraftPlan is being recorded. Histories recorded before this replay
   // the old way (a timer restarted after each command, a grace timer in every new plan's first task).
-  const timersWhenNeeded = patched(TIMERS_WHEN_NEEDED_PATCH);
+  const timersWhenNeeded = modern || patched(TIMERS_WHEN_NEEDED_PATCH);
+  const onChangeOnly = () => modern || patched('search-attributes-on-change');
   /** DraftPlan commands in their handler for a plan not drafted yet (the create's, from Update-with-Start). */
   let draftsInFlight = 0;
 
@@ -106,14 +114,19 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
     // The plan's row is the state after these events, folded here by the same evolve: the append writes it
     // in the same statement as the events.
     const after = (occurredAt: string) => decided.reduce((s, e, i) => evolve(s, e, { occurredAt, version: state.version + i + 1 }), state);
-    const { events, recorded } = await appendDecided(input.planId, state.version, decided, EVENT_SCHEMA_VERSIONS, env.meta, (occurredAt) => ({
-      kind: 'plan',
-      state: after(occurredAt),
-    }));
+    const { events, recorded } = await appendDecided(
+      input.planId,
+      state.version,
+      decided,
+      EVENT_SCHEMA_VERSIONS,
+      env.meta,
+      (occurredAt) => ({ kind: 'plan', state: after(occurredAt) }),
+      { local: modern },
+    );
     recorded.forEach((r, i) => {
       state = evolve(state, events[i]!, { occurredAt: r.occurredAt, version: r.version });
     });
-    published = updateSearchAttributes(state, published);
+    published = updateSearchAttributes(state, published, onChangeOnly);
     for (const e of events) if (e.type === 'CompensationClaimed') await startClaim(e, env.meta);
     return {
       planId: input.planId,
@@ -227,7 +240,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
       // A closed plan still takes a carry-over into next semester's plan and late claim outcomes (a
       // payment after the evaluation) for a while before its workflow ends. Histories recorded before
       // this existed end at once, so the patch keeps them replaying.
-      if (state.status !== 'closed' || !patched('closed-plan-grace')) break;
+      if (state.status !== 'closed' || !(modern || patched('closed-plan-grace'))) break;
       graceUntil ??= Date.now() + (input.closedGraceMs ?? 30 * 86_400_000);
       const version = state.version;
       const woke = await condition(() => state.version !== version || outcomes.length > 0, Math.max(1, graceUntil - Date.now()));
@@ -239,7 +252,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
       // Let running Updates finish so none is lost; later ones reach the next run.
       await condition(() => !lock.busy && allHandlersFinished());
       if (outcomes.length === 0) {
-        await continueAsNew<typeof planWorkflow>({ ...input, carried: { state, pendingOutcomes: [] } });
+        await continueAsNew<typeof planWorkflow>({ ...input, generation: PLAN_WORKFLOW_GENERATION, carried: { state, pendingOutcomes: [] } });
       }
       continue;
     }
@@ -304,18 +317,18 @@ function startDeadlineTimer(key: string, ms: number): DeadlineTimer {
  * them: logging a consultation) upserts nothing. Histories recorded before this upserted after every
  * command, and still replay (the patch).
  */
-function updateSearchAttributes(s: PlanState, published: string | null): string | null {
+function updateSearchAttributes(s: PlanState, published: string | null, onChangeOnly: () => boolean): string | null {
   if (s.status === 'none') return published;
-  const attributes = JSON.stringify([s.schoolId, s.municipalityId, s.semester, s.status, riskTypesOf(s)]);
-  if (patched('search-attributes-on-change') && attributes === published) return published;
-  upsertSearchAttributes([
-    { key: SA.school, value: s.schoolId },
-    { key: SA.municipality, value: s.municipalityId },
-    { key: SA.semester, value: s.semester },
-    { key: SA.status, value: s.status },
-    { key: SA.riskTypes, value: riskTypesOf(s) },
-  ]);
+  const pairs = planSearchAttributes(s);
+  const attributes = JSON.stringify(pairs.map((p) => p.value));
+  if (onChangeOnly() && attributes === published) return published;
+  upsertSearchAttributes([...pairs]);
   return attributes;
 }
 
-const riskTypesOf = (s: Exclude<PlanState, { status: 'none' }>): string[] => [...new Set(s.risks.map((r) => r.type))].sort();
+/** The search attributes the run started with, as updateSearchAttributes records them; null without all five. */
+function publishedAtStart(): string | null {
+  const sa = workflowInfo().typedSearchAttributes;
+  const values = [sa.get(SA.school), sa.get(SA.municipality), sa.get(SA.semester), sa.get(SA.status), sa.get(SA.riskTypes)];
+  return values.some((v) => v === undefined) ? null : JSON.stringify(values);
+}

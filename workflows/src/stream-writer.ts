@@ -81,10 +81,12 @@ export async function appendDecided<E extends { type: string; data: unknown }>(
   meta: CommandMeta,
   /** The inline projection the events feed; a function gets the events' time (the plan folds its new state). */
   projection: ProjectionTarget | ((occurredAt: string) => ProjectionTarget),
+  /** local: append as a local activity without asking the patch (a run whose generation has it on). */
+  opts: { readonly local?: boolean } = {},
 ): Promise<Decided<E>> {
   const occurredAt = new Date().toISOString();
   try {
-    const append = patched(APPEND_LOCAL_PATCH) ? appendEventsLocally : appendEvents;
+    const append = opts.local || patched(APPEND_LOCAL_PATCH) ? appendEventsLocally : appendEvents;
     const recorded = await append({
       streamId,
       expectedVersion: version,

@@ -165,6 +165,36 @@ export interface PlanWorkflowInput {
   readonly closedGraceMs?: number;
   /** Set on continue-as-new: the state and unprocessed claim outcomes of the previous run. */
   readonly carried?: { readonly state: PlanState; readonly pendingOutcomes: readonly ClaimOutcome[] };
+  /**
+   * The plan workflow's code generation the run was started by (PLAN_WORKFLOW_GENERATION). From 1 on, what
+   * patches guard in older histories is simply on, without a marker in every new plan's history, and the
+   * search attributes the start carried count as published. Absent in runs started before it existed: they
+   * replay through their patches.
+   */
+  readonly generation?: number;
+}
+
+/** See PlanWorkflowInput.generation. */
+export const PLAN_WORKFLOW_GENERATION = 1;
+
+/**
+ * A plan's search attributes, as the workflow publishes them and as the API sets them on the workflow's
+ * start (so a new plan's first task need not upsert them). Risk types: each once, sorted.
+ */
+export function planSearchAttributes(p: {
+  readonly schoolId: string;
+  readonly municipalityId: string;
+  readonly semester: string;
+  readonly status: string;
+  readonly risks: ReadonlyArray<{ readonly type: string }>;
+}) {
+  return [
+    { key: SA.school, value: p.schoolId },
+    { key: SA.municipality, value: p.municipalityId },
+    { key: SA.semester, value: p.semester },
+    { key: SA.status, value: p.status },
+    { key: SA.riskTypes, value: [...new Set(p.risks.map((r) => r.type))].sort() },
+  ] as const;
 }
 
 /** A partner's compensation budget for one semester: one long-lived workflow, one event stream. */

@@ -15,9 +15,10 @@ export const FIXTURES_DIR = path.join(REPO_ROOT, 'workflows', 'fixtures');
  * `*.activity-append.json` appends as regular activities (before `append-local-activity`),
  * `*.local-append.json` search attributes upserted after every command (before `search-attributes-on-change`),
  * `*.sa-on-change.json` a deadline's timer restarted after every command and a grace timer in every new plan
- * (before `timers-when-needed`), `*.timers-when-needed.json` the current code.
+ * (before `timers-when-needed`), `*.timers-when-needed.json` with that patch's marker, `*.generation-1.json`
+ * the current code (runs started with PlanWorkflowInput.generation 1: no patch markers).
  */
-const FIXTURE_GENERATION = 'timers-when-needed';
+const FIXTURE_GENERATION = 'generation-1';
 
 export async function recordFixture(stack: TestStack, workflowId: string, name: string): Promise<void> {
   if (process.env.RECORD_WORKFLOW_FIXTURES !== '1') return;

@@ -235,6 +235,20 @@ describe('plan workflow', () => {
     expect((await p.handle.describe()).typedSearchAttributes.get(SA.status)).toBe((await p.state()).status);
   });
 
+  it("starts a plan with no more history than it needs: no patch markers, the start's search attributes, one timer", async () => {
+    const p = await PlanDriver.start(stack);
+    const events = (await p.handle.fetchHistory()).events ?? [];
+    const kinds = events.map((e) => Object.keys(e).find((k) => k.endsWith('EventAttributes'))?.replace(/EventAttributes$/, ''));
+    // The append's local-activity marker only: this generation's behaviours need no patch markers.
+    expect(events.filter((e) => e.markerRecordedEventAttributes).map((e) => e.markerRecordedEventAttributes?.markerName)).toEqual(['core_local_activity']);
+    expect(kinds).not.toContain('upsertWorkflowSearchAttributes');
+    expect(kinds.filter((k) => k === 'timerStarted')).toHaveLength(1);
+    // Searchable as a draft from its start.
+    const desc = await p.handle.describe();
+    expect(desc.typedSearchAttributes.get(SA.status)).toBe('draft');
+    expect(desc.typedSearchAttributes.get(SA.riskTypes)).toEqual(['economic', 'learning']);
+  });
+
   it('keeps one timer per deadline: a new plan starts one, a logged consultation none, a moved deadline replaces it', async () => {
     const p = await PlanDriver.start(stack);
     const timers = async () => {

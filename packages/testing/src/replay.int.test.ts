@@ -14,6 +14,7 @@ describe('recorded workflow histories', () => {
     expect(files.filter((f) => f.endsWith('.local-append.json')).length).toBeGreaterThanOrEqual(5);
     expect(files.filter((f) => f.endsWith('.sa-on-change.json')).length).toBeGreaterThanOrEqual(5);
     expect(files.filter((f) => f.endsWith('.timers-when-needed.json')).length).toBeGreaterThanOrEqual(5);
+    expect(files.filter((f) => f.endsWith('.generation-1.json')).length).toBeGreaterThanOrEqual(5);
     const histories = await Promise.all(
       files.map(async (f) => ({ workflowId: path.basename(f, '.json'), history: JSON.parse(await readFile(path.join(FIXTURES_DIR, f), 'utf8')) })),
     );

@@ -21,6 +21,8 @@ import {
   claimCommandUpdate,
   claimWorkflowId,
   planCommandUpdate,
+  PLAN_WORKFLOW_GENERATION,
+  planSearchAttributes,
   planStateQuery,
   planWorkflowId,
   type ClaimCommandResult,
@@ -105,16 +107,20 @@ export class PlanDriver {
     const planId = randomUUID();
     const input: PlanWorkflowInput = {
       planId,
+      generation: PLAN_WORKFLOW_GENERATION,
       config: opts.config ?? fastConfig(),
       closedGraceMs: opts.closedGraceMs ?? 300,
       ...(opts.continueAsNewAfterEvents ? { continueAsNewAfterEvents: opts.continueAsNewAfterEvents } : {}),
     };
+    const draft = draftCommand(planId, opts.partnerType);
     await stack.client.workflow.executeUpdateWithStart(planCommandUpdate, {
-      args: [{ command: draftCommand(planId, opts.partnerType), meta: meta(PREPARER) }],
+      args: [{ command: draft, meta: meta(PREPARER) }],
+      // As the API starts a plan (plan-gateway.ts): this code's generation, the search attributes set.
       startWorkflowOperation: new WithStartWorkflowOperation('planWorkflow', {
         workflowId: planWorkflowId(planId),
         taskQueue: stack.taskQueue,
         args: [input],
+        ...(draft.type === 'DraftPlan' ? { typedSearchAttributes: [...planSearchAttributes({ ...draft.data, status: 'draft' })] } : {}),
         workflowIdConflictPolicy: 'USE_EXISTING',
       }),
     });

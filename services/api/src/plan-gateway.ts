@@ -8,7 +8,9 @@ import {
   claimCommandUpdate,
   claimWorkflowId,
   FAILURE_TYPES,
+  PLAN_WORKFLOW_GENERATION,
   planCommandUpdate,
+  planSearchAttributes,
   planWorkflowId,
   type BudgetCommandResult,
   type BudgetWorkflowInput,
@@ -55,10 +57,13 @@ export class PlanGateway {
       args: [
         {
           planId,
+          generation: PLAN_WORKFLOW_GENERATION,
           ...(this.opts.domainConfig ? { config: this.opts.domainConfig } : {}),
           ...(this.opts.continueAsNewAfterEvents ? { continueAsNewAfterEvents: this.opts.continueAsNewAfterEvents } : {}),
         } satisfies PlanWorkflowInput,
       ],
+      // What the plan will publish once drafted, set with the start: its first task need not upsert them.
+      ...(command.type === 'DraftPlan' ? { typedSearchAttributes: [...planSearchAttributes({ ...command.data, status: 'draft' })] } : {}),
       // A retried create finds the running workflow; a plan that ended cannot be created again.
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
