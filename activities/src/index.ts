@@ -11,6 +11,7 @@ import {
   projectBudget,
   projectClaim,
   projectPlan,
+  recordedByRunAfter,
   type ClaimProjectionContext,
   type Database,
   type EventMetadata,
@@ -55,6 +56,26 @@ export interface AppendEventsInput {
   readonly expectedVersion: number;
   readonly events: readonly EventToAppend[];
   readonly projection: ProjectionTarget;
+  /**
+   * The caller takes up events its own run recorded after `expectedVersion` for another command (see
+   * recordedByRunAfter): they come back as `adopted` instead of the append failing. Unset: such an append fails.
+   */
+  readonly adoptOwnRun?: boolean;
+}
+
+/** Events the caller's own run recorded for another command, its workflow task lost after the commit. */
+export interface AdoptedEvents {
+  readonly adopted: ReadonlyArray<{
+    readonly eventId: string;
+    readonly version: number;
+    readonly globalPosition: string;
+    readonly occurredAt: string;
+    readonly type: string;
+    readonly schemaVersion: number;
+    readonly data: unknown;
+    /** Who recorded it, in which request: the command's retry is answered with these events. */
+    readonly metadata: EventMetadata;
+  }>;
 }
 
 
@@ -101,7 +122,7 @@ export function createActivities(deps: ActivityDeps) {
    * Appends a stream's events and updates its inline projection in one transaction. Idempotent: the
    * event ids come from the workflow, so a retry after a crash finds them recorded and writes nothing.
    */
-  async function appendEvents(input: AppendEventsInput): Promise<AppendedEvent[]> {
+  async function appendEvents(input: AppendEventsInput): Promise<AppendedEvent[] | AdoptedEvents> {
     const info = Context.current().info;
     const log = deps.logger.child({
       workflowId: info.workflowExecution?.workflowId ?? null,
@@ -154,6 +175,26 @@ export function createActivities(deps: ActivityDeps) {
         if (recorded) {
           log.info('events were recorded by another attempt of this activity: nothing written');
           return recorded.map(appended(true));
+        }
+      }
+      if (err instanceof Error && (err.name === 'ConcurrencyError' || err.name === 'AppendIntegrityError') && input.adoptOwnRun) {
+        const runId = info.workflowExecution?.runId;
+        const own = runId ? await recordedByRunAfter(db, input.streamId, input.expectedVersion, runId).catch(() => null) : null;
+        const requestId = input.events[0]?.metadata.requestId ?? null;
+        if (own && !own.some((e) => requestId !== null && e.metadata.requestId === requestId)) {
+          log.warn({ adopted: own.map((e) => ({ version: e.streamVersion, type: e.type, requestId: e.metadata.requestId })) }, 'the stream holds events this run recorded for another command (its workflow task was lost after the commit): handed back to be taken up');
+          return {
+            adopted: own.map((e) => ({
+              eventId: e.eventId,
+              version: e.streamVersion,
+              globalPosition: e.globalPosition,
+              occurredAt: e.occurredAt,
+              type: e.type,
+              schemaVersion: e.schemaVersion,
+              data: e.data,
+              metadata: e.metadata,
+            })),
+          };
         }
       }
       if (err instanceof Error && (err.name === 'ConcurrencyError' || err.name === 'AppendIntegrityError')) {

@@ -15,9 +15,11 @@ import {
   initialState,
   maySee,
   nextDeadline,
+  upcastPlanEvent,
   type PlanCommand,
   type PlanEvent,
   type PlanState,
+  type Role,
 } from '@iap/domain';
 import {
   claimOutcomeSignal,
@@ -49,7 +51,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { appendDecided, decideOrRefuse as refuseDomainErrors, Lock, refusal, staleVersion } from './stream-writer.js';
+import { appendDecided, decideOrRefuse as refuseDomainErrors, EventsToAdopt, Lock, refusal, staleVersion, type Decided } from './stream-writer.js';
 import { reimbursementWorkflow } from './reimbursement-workflow.js';
 
 export type { PlanWorkflowInput } from '@iap/messages';
@@ -82,6 +84,9 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
   const onChangeOnly = () => modern || patched('search-attributes-on-change');
   /** DraftPlan commands in their handler for a plan not drafted yet (the create's, from Update-with-Start). */
   let draftsInFlight = 0;
+  /** Commands this run took up from the log (see adopt), by request: their retry is answered with them. */
+  const adopted = new Map<string, CommandResult>();
+  const takenUp = (env: CommandEnvelope) => (env.meta.requestId !== null ? adopted.get(env.meta.requestId) : undefined);
 
   setHandler(planStateQuery, () => state);
   setHandler(claimOutcomeSignal, (o) => void outcomes.push(o));
@@ -102,38 +107,81 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
     {
       // While another command is being recorded the state is about to change (its projection row may
       // already show the new status): judge this one after it, under the lock, rather than now.
+      // A command whose events this run took up from the log (see adopt) is answered with them, not judged again.
       validator: (env: CommandEnvelope) => {
-        if (!lock.busy) decideOrRefuse(env);
+        if (!lock.busy && takenUp(env) === undefined) decideOrRefuse(env);
       },
     },
   );
 
+
   // One command at a time (the lock): the state may have moved since a validator ran, so run() decides again.
   async function run(env: CommandEnvelope): Promise<CommandResult> {
-    const decided = decideOrRefuse(env);
-    // The plan's row is the state after these events, folded here by the same evolve: the append writes it
-    // in the same statement as the events.
-    const after = (occurredAt: string) => decided.reduce((s, e, i) => evolve(s, e, { occurredAt, version: state.version + i + 1 }), state);
-    const { events, recorded } = await appendDecided(
-      input.planId,
-      state.version,
-      decided,
-      EVENT_SCHEMA_VERSIONS,
-      env.meta,
-      (occurredAt) => ({ kind: 'plan', state: after(occurredAt) }),
-      { local: modern },
-    );
+    const answered = takenUp(env);
+    if (answered) return answered;
+    for (;;) {
+      const decided = decideOrRefuse(env);
+      // The plan's row is the state after these events, folded here by the same evolve: the append writes it
+      // in the same statement as the events.
+      const after = (occurredAt: string) => decided.reduce((s, e, i) => evolve(s, e, { occurredAt, version: state.version + i + 1 }), state);
+      try {
+        const { events, recorded } = await appendDecided(
+          input.planId,
+          state.version,
+          decided,
+          EVENT_SCHEMA_VERSIONS,
+          env.meta,
+          (occurredAt) => ({ kind: 'plan', state: after(occurredAt) }),
+          { local: modern, adoptOwnRun: true },
+        );
+        return await fold(events, recorded, env.meta);
+      } catch (err) {
+        if (!(err instanceof EventsToAdopt)) throw err;
+        await adopt(err.events);
+        // Decided again on the state those events left (it may now refuse: the other command came first).
+      }
+    }
+  }
+
+  /** Folds recorded events into the state and does what follows from them; the command's answer. */
+  async function fold(events: PlanEvent[], recorded: Decided<PlanEvent>['recorded'], meta: CommandMeta): Promise<CommandResult> {
     recorded.forEach((r, i) => {
       state = evolve(state, events[i]!, { occurredAt: r.occurredAt, version: r.version });
     });
     published = updateSearchAttributes(state, published, onChangeOnly);
-    for (const e of events) if (e.type === 'CompensationClaimed') await startClaim(e, env.meta);
+    for (const e of events) if (e.type === 'CompensationClaimed') await startClaim(e, meta);
     return {
       planId: input.planId,
       version: state.version,
       status: state.status,
       events: recorded.map((r, i) => ({ eventId: r.eventId, type: events[i]!.type, version: r.version, globalPosition: r.globalPosition })),
     };
+  }
+
+  /**
+   * Takes up events this run recorded for other commands whose workflow task was lost after the append
+   * committed (a worker died), and whose Updates did not come back first: each command's events are folded
+   * as its outcome (its retry is then answered with them), in the order they were recorded.
+   */
+  async function adopt(events: EventsToAdopt['events']): Promise<void> {
+    for (let i = 0; i < events.length; ) {
+      const md = events[i]!.metadata;
+      let j = i + 1;
+      while (j < events.length && events[j]!.metadata.requestId === md.requestId) j++;
+      const group = events.slice(i, j);
+      const meta: CommandMeta = {
+        actor: { id: md.actorId, role: md.actorRole as Role },
+        schoolId: md.schoolId,
+        requestId: md.requestId,
+        correlationId: md.correlationId,
+        causationId: md.causationId,
+        expectedVersion: null,
+      };
+      const result = await fold(group.map((e) => upcastPlanEvent(e)), group, meta);
+      log.warn('events of a lost workflow task taken up', { planId: input.planId, requestId: md.requestId, version: result.version });
+      if (md.requestId !== null) adopted.set(md.requestId, result);
+      i = j;
+    }
   }
 
   function decideOrRefuse(env: CommandEnvelope): PlanEvent[] {

@@ -5,7 +5,7 @@
 
 import { isDomainError } from '@iap/domain';
 import { FAILURE_TYPES, type CommandMeta, type RefusalDetails } from '@iap/messages';
-import type { ProjectionTarget } from '@iap/activities';
+import type { AdoptedEvents, ProjectionTarget } from '@iap/activities';
 import { ActivityFailure, ApplicationFailure, condition, patched, workflowInfo } from '@temporalio/workflow';
 import { APPEND_LOCAL_PATCH, appendEvents, appendEventsLocally, eventId } from './append.js';
 
@@ -25,6 +25,18 @@ export function staleVersion(what: string, version: number, expected: number): A
     nonRetryable: true,
     details: [{ code: `${what}.stale_version`, kind: 'stale', field: null } satisfies RefusalDetails],
   });
+}
+
+/**
+ * Thrown by appendDecided when the stream holds, where the events were to go, events the caller's own run
+ * recorded for another command whose workflow task was lost after the commit (AdoptedEvents): the caller folds
+ * them, as that command's outcome, and decides its own command again.
+ */
+export class EventsToAdopt extends Error {
+  constructor(readonly events: AdoptedEvents['adopted']) {
+    super(`the stream holds ${events.length} event(s) this run recorded for another command`);
+    this.name = 'EventsToAdopt';
+  }
 }
 
 /** Runs `decide`, turning a DomainError into the refusal the caller sees. */
@@ -81,8 +93,11 @@ export async function appendDecided<E extends { type: string; data: unknown }>(
   meta: CommandMeta,
   /** The inline projection the events feed; a function gets the events' time (the plan folds its new state). */
   projection: ProjectionTarget | ((occurredAt: string) => ProjectionTarget),
-  /** local: append as a local activity without asking the patch (a run whose generation has it on). */
-  opts: { readonly local?: boolean } = {},
+  /**
+   * local: append as a local activity without asking the patch (a run whose generation has it on).
+   * adoptOwnRun: events the run recorded for another command come back as EventsToAdopt instead of a failure.
+   */
+  opts: { readonly local?: boolean; readonly adoptOwnRun?: boolean } = {},
 ): Promise<Decided<E>> {
   const occurredAt = new Date().toISOString();
   try {
@@ -99,7 +114,9 @@ export async function appendDecided<E extends { type: string; data: unknown }>(
         metadata: eventMetadata(meta),
       })),
       projection: typeof projection === 'function' ? projection(occurredAt) : projection,
+      ...(opts.adoptOwnRun ? { adoptOwnRun: true } : {}),
     });
+    if (!Array.isArray(recorded)) throw new EventsToAdopt(recorded.adopted);
     // A retried workflow task may have decided again what an earlier attempt recorded: fold the log's version.
     return { events: events.map((e, i) => (recorded[i]?.data === undefined ? e : { ...e, data: recorded[i].data as E['data'] })), recorded };
   } catch (err) {

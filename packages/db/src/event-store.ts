@@ -194,6 +194,19 @@ export async function alreadyRecorded(trx: Db, streamId: string, events: readonl
   return existing.map(toRecorded);
 }
 
+/**
+ * The stream's events after `version` when every one of them was recorded by workflow run `runId` (its
+ * metadata says so), else null. A local append commits before its workflow task completes: a worker dying
+ * between the two leaves events the run decided but never folded, for a command whose task was lost. The
+ * run's next command meets them at the version it expected to write; they are its own, and it takes them up.
+ */
+export async function recordedByRunAfter(db: Db, streamId: string, version: number, runId: string): Promise<RecordedEvent[] | null> {
+  const rows = await db.selectFrom('events').selectAll().where('stream_id', '=', streamId).where('stream_version', '>', version).orderBy('stream_version').execute();
+  const events = rows.map(toRecorded);
+  if (events.length === 0 || events.some((e, i) => e.streamVersion !== version + i + 1 || e.metadata.runId !== runId)) return null;
+  return events;
+}
+
 export async function readStream(db: Db, streamId: string, opts: { upTo?: Date } = {}): Promise<RecordedEvent[]> {
   let q = db.selectFrom('events').selectAll().where('stream_id', '=', streamId);
   if (opts.upTo) q = q.where('occurred_at', '<=', opts.upTo as never);

@@ -1,7 +1,8 @@
 // The plan workflow on a real Temporal dev server and Postgres: every step of the lifecycle, its timers
 // (with deadlines configured a few seconds away), reimbursement children, continue-as-new, and the
 // event log agreeing with the workflow at the end.
-import { readStream } from '@iap/db';
+import { appendPlanEvents, getPlanRow, readStream } from '@iap/db';
+import { decide, EVENT_SCHEMA_VERSIONS, evolve, type PlanCommand } from '@iap/domain';
 import { claimWorkflowId, planCommandUpdate, SA } from '@iap/messages';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -293,6 +294,56 @@ describe('plan workflow', () => {
     const r = await p.handle.executeUpdate(planCommandUpdate, { args: [{ command: { type: 'RequestConsent', data: {} }, meta: { ...meta(PREPARER), scope: own } }] });
     expect(r.status).toBe('awaiting_consent');
     expect(await p.eventTypes()).toEqual(['PlanDrafted', 'ConsentRequested']);
+  });
+
+  it('takes up events its own run recorded for a command whose workflow task was lost, and answers that command\'s retry with them', async () => {
+    const p = await PlanDriver.start(stack);
+    await p.consentAndSubmit();
+    await p.approveAll();
+    const before = await p.state();
+    const { runId } = await p.handle.describe();
+    // What a worker that died after a local append's commit leaves when that command's Update does not come
+    // back first: its events and the plan's row committed under this run, the workflow still one version behind.
+    const lost: PlanCommand = {
+      type: 'LogConsultation',
+      data: { consultationId: 'lost-1', measureId: 'm1', date: TODAY, providerType: 'teacher', subject: 'mathematics', minutes: 45, mode: 'in_person' },
+    };
+    const lostMeta = meta(PREPARER);
+    const occurredAt = new Date().toISOString();
+    const decided = decide(lost, before, { now: occurredAt, actor: lostMeta.actor, config: fastConfig() });
+    const folded = decided.reduce((s, e, i) => evolve(s, e, { occurredAt, version: before.version + i + 1 }), before);
+    const written = await appendPlanEvents(
+      stack.db,
+      p.planId,
+      before.version,
+      decided.map((e, i) => ({
+        eventId: `${p.planId}/${before.version + i + 1}`,
+        type: e.type,
+        schemaVersion: EVENT_SCHEMA_VERSIONS[e.type],
+        data: e.data,
+        occurredAt,
+        metadata: { actorId: lostMeta.actor.id, actorRole: lostMeta.actor.role, schoolId: lostMeta.schoolId, requestId: lostMeta.requestId, correlationId: lostMeta.requestId, causationId: null, workflowId: p.handle.workflowId, runId },
+      })),
+      folded,
+    );
+    expect(written?.events).toHaveLength(decided.length);
+
+    // Another command reaches the plan first: it is decided on the state after the lost one's events, not refused.
+    const next = await p.send(PREPARER, {
+      type: 'LogConsultation',
+      data: { consultationId: 'c-next', measureId: 'm1', date: TODAY, providerType: 'teacher', subject: 'mathematics', minutes: 30, mode: 'in_person' },
+    });
+    expect(next.version).toBe(before.version + decided.length + 1);
+    // The lost command's retry (same request) is answered with its recorded events; nothing is written twice.
+    const retried = await p.handle.executeUpdate(planCommandUpdate, { args: [{ command: lost, meta: lostMeta }] });
+    expect(retried.events.map((e) => e.version)).toEqual(decided.map((_, i) => before.version + i + 1));
+    const s = await p.state();
+    if (s.status === 'none') throw new Error('no plan');
+    expect(s.consultations.map((c) => c.consultationId)).toEqual(['lost-1', 'c-next']);
+    const { logState, workflowState, chainBreak } = await p.expectLogMatchesWorkflow();
+    expect(chainBreak).toBeNull();
+    expect(logState).toEqual(workflowState);
+    expect((await getPlanRow(stack.db, p.planId))?.version).toBe(s.version);
   });
 
   it('continues as new when its history grows, losing nothing', async () => {
