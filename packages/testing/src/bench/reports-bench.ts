@@ -106,7 +106,11 @@ async function main(): Promise<void> {
 
     // REBUILD=all rebuilds the inline projections (plans, claims) too, each timed.
     await sql`vacuum analyze`.execute(db);
-    for (const r of await rebuildProjections(db, { projections: process.env.REBUILD === 'all' ? undefined : ['reports'] })) {
+    t0 = performance.now();
+    const outcomes = await rebuildProjections(db, { projections: process.env.REBUILD === 'all' ? undefined : ['reports'] });
+    const wallS = (performance.now() - t0) / 1000;
+    console.log(`rebuild: ${wallS.toFixed(1)} s in all (the log's ${events} events: ${Math.round(events / wallS)} events/s)`);
+    for (const r of outcomes) {
       console.log(`rebuild ${r.projection}: ${r.events} events in ${(r.ms / 1000).toFixed(1)} s (${Math.round(r.events / (r.ms / 1000))} events/s)`);
     }
     await projectUntilIdle(db);
