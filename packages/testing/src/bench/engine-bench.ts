@@ -515,9 +515,12 @@ async function main(cleanup: Cleanup): Promise<void> {
     if (!OPT.skip.has('rebuild')) {
       progress(`writing a simulated school year (${OPT.yearPlans.toLocaleString('en-US')} plans) straight to the event log`);
       const year = await loadSchoolYear(db, OPT.yearPlans);
-      progress(`  ${year.events.toLocaleString('en-US')} events in ${year.seconds.toFixed(1)} s; vacuum analyze, then rebuild every projection`);
+      progress(`  ${year.events.toLocaleString('en-US')} events in ${year.seconds.toFixed(1)} s; vacuum analyze and checkpoint, then rebuild every projection`);
       await sql`vacuum analyze`.execute(db);
+      // The load's writes flushed first: the rebuild is timed on its own I/O, not on the load's checkpoint.
+      await sql`checkpoint`.execute(db);
       let lastTick = 0;
+      const rebuildT0 = performance.now();
       const rebuilt: RebuildOutcome[] = await rebuildProjections(db, {
         onProgress: (p) => {
           if (performance.now() - lastTick < 5_000) return;
@@ -526,8 +529,8 @@ async function main(cleanup: Cleanup): Promise<void> {
         },
       });
       for (const r of rebuilt) row(`rebuild ${r.projection}`, 'events/s', r.events / (r.ms / 1000), null, { on: 'engine', op: '>=', value: 20_000 });
-      // The whole log replayed into every projection: the log's events over the rebuild's total time.
-      const allMs = rebuilt.reduce((s, r) => s + r.ms, 0);
+      // The whole log replayed into every projection: the log's events over the rebuild's wall time.
+      const allMs = performance.now() - rebuildT0;
       row('rebuild all, log events / total time', 'events/s', year.events / (allMs / 1000), null, { on: 'engine', op: '>=', value: 20_000 });
       details.schoolYear = { plans: OPT.yearPlans, events: year.events, loadSeconds: Number(year.seconds.toFixed(1)), rebuild: rebuilt.map((r) => ({ projection: r.projection, events: r.events, ms: r.ms })) };
       await sql`analyze`.execute(db);
