@@ -180,9 +180,10 @@ export function createActivities(deps: ActivityDeps) {
       if (err instanceof Error && (err.name === 'ConcurrencyError' || err.name === 'AppendIntegrityError') && input.adoptOwnRun) {
         const runId = info.workflowExecution?.runId;
         const own = runId ? await recordedByRunAfter(db, input.streamId, input.expectedVersion, runId).catch(() => null) : null;
-        const requestId = input.events[0]?.metadata.requestId ?? null;
-        if (own && !own.some((e) => requestId !== null && e.metadata.requestId === requestId)) {
-          log.warn({ adopted: own.map((e) => ({ version: e.streamVersion, type: e.type, requestId: e.metadata.requestId })) }, 'the stream holds events this run recorded for another command (its workflow task was lost after the commit): handed back to be taken up');
+        const ours = input.events[0]?.metadata;
+        const key = (m: EventMetadata) => m.commandId ?? m.requestId;
+        if (own && ours && !own.some((e) => key(ours) !== null && key(e.metadata) === key(ours))) {
+          log.warn({ adopted: own.map((e) => ({ version: e.streamVersion, type: e.type, requestId: e.metadata.requestId, commandId: e.metadata.commandId ?? null })) }, 'the stream holds events this run recorded for another command (its workflow task was lost after the commit): handed back to be taken up');
           return {
             adopted: own.map((e) => ({
               eventId: e.eventId,

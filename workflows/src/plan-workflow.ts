@@ -51,7 +51,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { appendDecided, decideOrRefuse as refuseDomainErrors, EventsToAdopt, Lock, refusal, staleVersion, type Decided } from './stream-writer.js';
+import { appendDecided, commandKey, decideOrRefuse as refuseDomainErrors, EventsToAdopt, Lock, refusal, staleVersion, type Decided } from './stream-writer.js';
 import { reimbursementWorkflow } from './reimbursement-workflow.js';
 
 export type { PlanWorkflowInput } from '@iap/messages';
@@ -84,9 +84,14 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
   const onChangeOnly = () => modern || patched('search-attributes-on-change');
   /** DraftPlan commands in their handler for a plan not drafted yet (the create's, from Update-with-Start). */
   let draftsInFlight = 0;
-  /** Commands this run took up from the log (see adopt), by request: their retry is answered with them. */
-  const adopted = new Map<string, CommandResult>();
-  const takenUp = (env: CommandEnvelope) => (env.meta.requestId !== null ? adopted.get(env.meta.requestId) : undefined);
+  /** Commands this run took up from the log (see adopt), by commandKey: their retry is answered with them. */
+  const adopted = new Map<string, { readonly actorId: string; readonly result: CommandResult }>();
+  /** The answer to a command this run took up, if `env` is that command again (same key, same actor). */
+  const takenUp = (env: CommandEnvelope): CommandResult | undefined => {
+    const key = commandKey(env.meta);
+    const found = key !== null ? adopted.get(key) : undefined;
+    return found && found.actorId === env.meta.actor.id ? found.result : undefined;
+  };
 
   setHandler(planStateQuery, () => state);
   setHandler(claimOutcomeSignal, (o) => void outcomes.push(o));
@@ -109,6 +114,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
       // already show the new status): judge this one after it, under the lock, rather than now.
       // A command whose events this run took up from the log (see adopt) is answered with them, not judged again.
       validator: (env: CommandEnvelope) => {
+        refuseOutOfScope(env);
         if (!lock.busy && takenUp(env) === undefined) decideOrRefuse(env);
       },
     },
@@ -117,6 +123,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
 
   // One command at a time (the lock): the state may have moved since a validator ran, so run() decides again.
   async function run(env: CommandEnvelope): Promise<CommandResult> {
+    refuseOutOfScope(env);
     const answered = takenUp(env);
     if (answered) return answered;
     for (;;) {
@@ -167,30 +174,35 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
     for (let i = 0; i < events.length; ) {
       const md = events[i]!.metadata;
       let j = i + 1;
-      while (j < events.length && events[j]!.metadata.requestId === md.requestId) j++;
+      while (j < events.length && commandKey(events[j]!.metadata) === commandKey(md)) j++;
       const group = events.slice(i, j);
       const meta: CommandMeta = {
         actor: { id: md.actorId, role: md.actorRole as Role },
         schoolId: md.schoolId,
         requestId: md.requestId,
+        commandId: md.commandId ?? null,
         correlationId: md.correlationId,
         causationId: md.causationId,
         expectedVersion: null,
       };
       const result = await fold(group.map((e) => upcastPlanEvent(e)), group, meta);
       log.warn('events of a lost workflow task taken up', { planId: input.planId, requestId: md.requestId, version: result.version });
-      if (md.requestId !== null) adopted.set(md.requestId, result);
+      const key = commandKey(md);
+      if (key !== null) adopted.set(key, { actorId: md.actorId, result });
       i = j;
     }
   }
 
-  function decideOrRefuse(env: CommandEnvelope): PlanEvent[] {
-    // Tenancy first: for a caller who may not see the plan it does not exist, whatever else would be refused.
+  /** Tenancy first: for a caller who may not see the plan it does not exist, whatever else would be refused. */
+  function refuseOutOfScope(env: CommandEnvelope): void {
     const scope = env.meta.scope;
-    if (scope !== undefined && !(env.command.type === 'DraftPlan' && state.status === 'none')) {
-      const visible = state.status !== 'none' && maySee(env.meta.actor.role, scope, { schoolId: state.schoolId, municipalityId: state.municipalityId, partnerId: state.partner.id });
-      if (!visible) throw refusal('not_found', 'not_found', 'no such plan', null);
-    }
+    if (scope === undefined || (env.command.type === 'DraftPlan' && state.status === 'none')) return;
+    const visible = state.status !== 'none' && maySee(env.meta.actor.role, scope, { schoolId: state.schoolId, municipalityId: state.municipalityId, partnerId: state.partner.id });
+    if (!visible) throw refusal('not_found', 'not_found', 'no such plan', null);
+  }
+
+  function decideOrRefuse(env: CommandEnvelope): PlanEvent[] {
+    refuseOutOfScope(env);
     if (env.command.type === 'DraftPlan' && env.command.data.planId !== input.planId) {
       throw refusal('plan.id_mismatch', 'rule', `command is for plan ${env.command.data.planId}, not ${input.planId}`, 'data.planId');
     }
@@ -269,7 +281,9 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
   }
   if (state.status === 'none') {
     const drafted = await condition(() => state.status !== 'none', input.draftGraceMs ?? 60_000);
-    if (!drafted) throw ApplicationFailure.nonRetryable('no plan was drafted in this workflow', 'NotDrafted');
+    // A draft still being recorded when the grace ends is waited for: its append may already have committed.
+    if (!drafted && modern && draftsInFlight > 0) await condition(() => state.status !== 'none' || draftsInFlight === 0);
+    if (state.status === 'none') throw ApplicationFailure.nonRetryable('no plan was drafted in this workflow', 'NotDrafted');
   }
 
   const canThreshold = input.continueAsNewAfterEvents ?? 10_000;
@@ -328,6 +342,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
         // Judged again either way: a state that moved may have moved the deadline too.
         continue;
       }
+      // Due (fired, or the clock passed the deadline first): a timer still pending is not wanted any more.
+      if (timer && !timer.fired) timer.cancel();
       timer = null;
       await fireDeadline(deadline.command, deadline.at);
       continue;

@@ -39,6 +39,9 @@ export class EventsToAdopt extends Error {
   }
 }
 
+/** How a command is known across retries: its commandId (the API's Update id), else its request. */
+export const commandKey = (m: { readonly commandId?: string | null; readonly requestId: string | null }): string | null => m.commandId ?? m.requestId;
+
 /** Runs `decide`, turning a DomainError into the refusal the caller sees. */
 export function decideOrRefuse<E>(decide: () => E[]): E[] {
   try {
@@ -56,6 +59,7 @@ export function eventMetadata(meta: CommandMeta) {
     actorRole: meta.actor.role,
     schoolId: meta.schoolId,
     requestId: meta.requestId,
+    ...(meta.commandId ? { commandId: meta.commandId } : {}),
     correlationId: meta.correlationId ?? meta.requestId,
     causationId: meta.causationId,
     workflowId: info.workflowId,

@@ -30,6 +30,8 @@ export interface EventMetadata {
   actorRole: string;
   schoolId: string | null;
   requestId: string | null;
+  /** The command's identity across retries (CommandMeta.commandId); absent in events recorded before it. */
+  commandId?: string | null;
   correlationId: string | null;
   causationId: string | null;
   workflowId: string | null;

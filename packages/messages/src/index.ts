@@ -32,6 +32,12 @@ export interface CommandMeta {
   /** The school the actor acts for, recorded in event metadata (null for national roles). */
   readonly schoolId: string | null;
   readonly requestId: string | null;
+  /**
+   * The command's identity across retries: the Update id the API sends it under (from the Idempotency-Key),
+   * recorded in its events' metadata. A command whose events this run took up after a lost workflow task is
+   * known by it when it comes again under a new request. Absent in commands sent before it existed.
+   */
+  readonly commandId?: string | null;
   readonly correlationId: string | null;
   readonly causationId: string | null;
   /** If-Match: the plan version the caller saw; a different current version refuses the command. */

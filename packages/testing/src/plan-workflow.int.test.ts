@@ -308,7 +308,8 @@ describe('plan workflow', () => {
       type: 'LogConsultation',
       data: { consultationId: 'lost-1', measureId: 'm1', date: TODAY, providerType: 'teacher', subject: 'mathematics', minutes: 45, mode: 'in_person' },
     };
-    const lostMeta = meta(PREPARER);
+    // Sent under an Idempotency-Key, as the API sends it: the key's Update id is the command's id.
+    const lostMeta = { ...meta(PREPARER), commandId: `idem:${PREPARER.id}:lost-1` };
     const occurredAt = new Date().toISOString();
     const decided = decide(lost, before, { now: occurredAt, actor: lostMeta.actor, config: fastConfig() });
     const folded = decided.reduce((s, e, i) => evolve(s, e, { occurredAt, version: before.version + i + 1 }), before);
@@ -322,7 +323,17 @@ describe('plan workflow', () => {
         schemaVersion: EVENT_SCHEMA_VERSIONS[e.type],
         data: e.data,
         occurredAt,
-        metadata: { actorId: lostMeta.actor.id, actorRole: lostMeta.actor.role, schoolId: lostMeta.schoolId, requestId: lostMeta.requestId, correlationId: lostMeta.requestId, causationId: null, workflowId: p.handle.workflowId, runId },
+        metadata: {
+          actorId: lostMeta.actor.id,
+          actorRole: lostMeta.actor.role,
+          schoolId: lostMeta.schoolId,
+          requestId: lostMeta.requestId,
+          commandId: lostMeta.commandId,
+          correlationId: lostMeta.requestId,
+          causationId: null,
+          workflowId: p.handle.workflowId,
+          runId,
+        },
       })),
       folded,
     );
@@ -334,8 +345,12 @@ describe('plan workflow', () => {
       data: { consultationId: 'c-next', measureId: 'm1', date: TODAY, providerType: 'teacher', subject: 'mathematics', minutes: 30, mode: 'in_person' },
     });
     expect(next.version).toBe(before.version + decided.length + 1);
-    // The lost command's retry (same request) is answered with its recorded events; nothing is written twice.
-    const retried = await p.handle.executeUpdate(planCommandUpdate, { args: [{ command: lost, meta: lostMeta }] });
+    // The lost command's retry (the same key, in a new request) is answered with its recorded events; nothing
+    // is written twice. Another actor reusing the key is not answered with them (its own command is judged).
+    const retried = await p.handle.executeUpdate(planCommandUpdate, { args: [{ command: lost, meta: { ...meta(PREPARER), commandId: lostMeta.commandId } }] });
+    expect(await refusalOf(p.handle.executeUpdate(planCommandUpdate, { args: [{ command: lost, meta: { ...meta(DIRECTOR), commandId: lostMeta.commandId } }] }))).toMatchObject({
+      code: 'plan.duplicate_consultation',
+    });
     expect(retried.events.map((e) => e.version)).toEqual(decided.map((_, i) => before.version + i + 1));
     const s = await p.state();
     if (s.status === 'none') throw new Error('no plan');

@@ -340,11 +340,16 @@ export const planCommandRoutes: FastifyPluginAsyncTypebox<PlanCommandRoutesOptio
         try {
           // The workflow checks the caller's scope against the plan before anything else (the domain's
           // maySee): a plan outside it is refused as not found, so no projection row is read on the way.
+          const updateId = key ? `idem:${actor.id}:${key}` : `req:${request.id}`;
           result = await plans.execute(
             params.planId,
             command,
-            { ...commandMeta(actor, request.id, expectedVersion), scope: { schoolId: actor.schoolId, municipalityId: actor.municipalityId, partnerId: actor.partnerId } },
-            key ? `idem:${actor.id}:${key}` : `req:${request.id}`,
+            {
+              ...commandMeta(actor, request.id, expectedVersion),
+              commandId: updateId,
+              scope: { schoolId: actor.schoolId, municipalityId: actor.municipalityId, partnerId: actor.partnerId },
+            },
+            updateId,
           );
         } catch (err) {
           // No workflow takes it: none ever ran for this id, or the plan's has finished (it takes no more

@@ -98,7 +98,7 @@ export const planRoutes: FastifyPluginAsyncTypebox<PlanRoutesOptions> = async (a
             previousPlanId: body.previousPlanId ?? null,
           },
         },
-        commandMeta(actor, request.id, null),
+        { ...commandMeta(actor, request.id, null), commandId: key ? `idem:${actor.id}:${key}` : `req:${request.id}` },
         key ? `idem:${actor.id}:${key}` : `req:${request.id}`,
       );
       request.log.info({ planId, version: result.version }, 'plan drafted');
