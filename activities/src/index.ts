@@ -182,10 +182,14 @@ export function createActivities(deps: ActivityDeps) {
         const own = runId ? await recordedByRunAfter(db, input.streamId, input.expectedVersion, runId).catch(() => null) : null;
         const ours = input.events[0]?.metadata;
         const key = (m: EventMetadata) => m.commandId ?? m.requestId;
-        if (own && ours && !own.some((e) => key(ours) !== null && key(e.metadata) === key(ours))) {
-          log.warn({ adopted: own.map((e) => ({ version: e.streamVersion, type: e.type, requestId: e.metadata.requestId, commandId: e.metadata.commandId ?? null })) }, 'the stream holds events this run recorded for another command (its workflow task was lost after the commit): handed back to be taken up');
+        // Other commands' events up to this command's own (a lost task may have recorded this one after them:
+        // once they are taken up, this command's append finds its own events, a retry).
+        const mine = own && ours ? own.findIndex((e) => key(ours) !== null && key(e.metadata) === key(ours)) : -1;
+        const others = own ? (mine === -1 ? own : own.slice(0, mine)) : [];
+        if (others.length > 0) {
+          log.warn({ adopted: others.map((e) => ({ version: e.streamVersion, type: e.type, requestId: e.metadata.requestId, commandId: e.metadata.commandId ?? null })) }, 'the stream holds events this run recorded for another command (its workflow task was lost after the commit): handed back to be taken up');
           return {
-            adopted: own.map((e) => ({
+            adopted: others.map((e) => ({
               eventId: e.eventId,
               version: e.streamVersion,
               globalPosition: e.globalPosition,

@@ -186,7 +186,10 @@ export async function alreadyRecorded(trx: Db, streamId: string, events: readonl
   // log (a reset workflow deciding differently): refuse rather than pretend.
   existing.forEach((r, i) => {
     const e = events[i]!;
-    const sameCommand = e.metadata.requestId !== null && r.metadata.requestId === e.metadata.requestId && r.metadata.runId === e.metadata.runId;
+    // The same command: the same request, or the same command id (its retry in a new request) — of the same run.
+    const sameRequest = e.metadata.requestId !== null && r.metadata.requestId === e.metadata.requestId;
+    const sameCommandId = e.metadata.commandId != null && r.metadata.commandId === e.metadata.commandId;
+    const sameCommand = (sameRequest || sameCommandId) && r.metadata.runId === e.metadata.runId;
     if (r.event_id !== e.eventId || r.event_type !== e.type || (!sameCommand && canonicalJson(r.data) !== canonicalJson(e.data))) {
       throw new AppendIntegrityError(`append to ${streamId}: event ${e.eventId} is recorded with other content`);
     }

@@ -296,65 +296,75 @@ describe('plan workflow', () => {
     expect(await p.eventTypes()).toEqual(['PlanDrafted', 'ConsentRequested']);
   });
 
-  it('takes up events its own run recorded for a command whose workflow task was lost, and answers that command\'s retry with them', async () => {
+  it('takes up events its own run recorded for commands whose workflow task was lost, whichever of them comes back first', async () => {
     const p = await PlanDriver.start(stack);
     await p.consentAndSubmit();
     await p.approveAll();
     const before = await p.state();
     const { runId } = await p.handle.describe();
-    // What a worker that died after a local append's commit leaves when that command's Update does not come
-    // back first: its events and the plan's row committed under this run, the workflow still one version behind.
-    const lost: PlanCommand = {
+    // What a worker that died after local appends' commits leaves when their Updates do not come back in order:
+    // two commands' events and the plan's row committed under this run, the workflow still behind them.
+    const consultation = (id: string): PlanCommand => ({
       type: 'LogConsultation',
-      data: { consultationId: 'lost-1', measureId: 'm1', date: TODAY, providerType: 'teacher', subject: 'mathematics', minutes: 45, mode: 'in_person' },
-    };
-    // Sent under an Idempotency-Key, as the API sends it: the key's Update id is the command's id.
-    const lostMeta = { ...meta(PREPARER), commandId: `idem:${PREPARER.id}:lost-1` };
-    const occurredAt = new Date().toISOString();
-    const decided = decide(lost, before, { now: occurredAt, actor: lostMeta.actor, config: fastConfig() });
-    const folded = decided.reduce((s, e, i) => evolve(s, e, { occurredAt, version: before.version + i + 1 }), before);
-    const written = await appendPlanEvents(
-      stack.db,
-      p.planId,
-      before.version,
-      decided.map((e, i) => ({
-        eventId: `${p.planId}/${before.version + i + 1}`,
-        type: e.type,
-        schemaVersion: EVENT_SCHEMA_VERSIONS[e.type],
-        data: e.data,
-        occurredAt,
-        metadata: {
-          actorId: lostMeta.actor.id,
-          actorRole: lostMeta.actor.role,
-          schoolId: lostMeta.schoolId,
-          requestId: lostMeta.requestId,
-          commandId: lostMeta.commandId,
-          correlationId: lostMeta.requestId,
-          causationId: null,
-          workflowId: p.handle.workflowId,
-          runId,
-        },
-      })),
-      folded,
-    );
-    expect(written?.events).toHaveLength(decided.length);
+      data: { consultationId: id, measureId: 'm1', date: TODAY, providerType: 'teacher', subject: 'mathematics', minutes: 45, mode: 'in_person' },
+    });
+    // Sent under an Idempotency-Key, as the API sends them: the key's Update id is the command's id.
+    const lost = [
+      { command: consultation('lost-1'), meta: { ...meta(PREPARER), commandId: `idem:${PREPARER.id}:lost-1` } },
+      { command: consultation('lost-2'), meta: { ...meta(PREPARER), commandId: `idem:${PREPARER.id}:lost-2` } },
+    ];
+    let at = before;
+    const versions: number[][] = [];
+    for (const l of lost) {
+      const occurredAt = new Date().toISOString();
+      const decided = decide(l.command, at, { now: occurredAt, actor: l.meta.actor, config: fastConfig() });
+      const folded = decided.reduce((s, e, i) => evolve(s, e, { occurredAt, version: at.version + i + 1 }), at);
+      const written = await appendPlanEvents(
+        stack.db,
+        p.planId,
+        at.version,
+        decided.map((e, i) => ({
+          eventId: `${p.planId}/${at.version + i + 1}`,
+          type: e.type,
+          schemaVersion: EVENT_SCHEMA_VERSIONS[e.type],
+          data: e.data,
+          occurredAt,
+          metadata: {
+            actorId: l.meta.actor.id,
+            actorRole: l.meta.actor.role,
+            schoolId: l.meta.schoolId,
+            requestId: l.meta.requestId,
+            commandId: l.meta.commandId,
+            correlationId: l.meta.requestId,
+            causationId: null,
+            workflowId: p.handle.workflowId,
+            runId,
+          },
+        })),
+        folded,
+      );
+      expect(written?.events).toHaveLength(decided.length);
+      versions.push(decided.map((_, i) => at.version + i + 1));
+      at = folded;
+    }
 
-    // Another command reaches the plan first: it is decided on the state after the lost one's events, not refused.
-    const next = await p.send(PREPARER, {
-      type: 'LogConsultation',
-      data: { consultationId: 'c-next', measureId: 'm1', date: TODAY, providerType: 'teacher', subject: 'mathematics', minutes: 30, mode: 'in_person' },
-    });
-    expect(next.version).toBe(before.version + decided.length + 1);
-    // The lost command's retry (the same key, in a new request) is answered with its recorded events; nothing
-    // is written twice. Another actor reusing the key is not answered with them (its own command is judged).
-    const retried = await p.handle.executeUpdate(planCommandUpdate, { args: [{ command: lost, meta: { ...meta(PREPARER), commandId: lostMeta.commandId } }] });
-    expect(await refusalOf(p.handle.executeUpdate(planCommandUpdate, { args: [{ command: lost, meta: { ...meta(DIRECTOR), commandId: lostMeta.commandId } }] }))).toMatchObject({
-      code: 'plan.duplicate_consultation',
-    });
-    expect(retried.events.map((e) => e.version)).toEqual(decided.map((_, i) => before.version + i + 1));
+    // The second comes back first, in a new request under its key: the first's events are taken up, the second
+    // finds its own, and is answered with them. Then the first's retry is answered with its own; nothing is
+    // written twice. Another actor reusing a key is not answered with them (its own command is judged).
+    const second = await p.handle.executeUpdate(planCommandUpdate, { args: [{ command: lost[1]!.command, meta: { ...meta(PREPARER), commandId: lost[1]!.meta.commandId } }] });
+    expect(second.events.map((e) => e.version)).toEqual(versions[1]);
+    const first = await p.handle.executeUpdate(planCommandUpdate, { args: [{ command: lost[0]!.command, meta: { ...meta(PREPARER), commandId: lost[0]!.meta.commandId } }] });
+    expect(first.events.map((e) => e.version)).toEqual(versions[0]);
+    expect(
+      await refusalOf(p.handle.executeUpdate(planCommandUpdate, { args: [{ command: lost[0]!.command, meta: { ...meta(DIRECTOR), commandId: lost[0]!.meta.commandId } }] })),
+    ).toMatchObject({ code: 'plan.duplicate_consultation' });
+
+    // A new command goes on from there.
+    const next = await p.send(PREPARER, consultation('c-next'));
+    expect(next.version).toBe(at.version + 1);
     const s = await p.state();
     if (s.status === 'none') throw new Error('no plan');
-    expect(s.consultations.map((c) => c.consultationId)).toEqual(['lost-1', 'c-next']);
+    expect(s.consultations.map((c) => c.consultationId)).toEqual(['lost-1', 'lost-2', 'c-next']);
     const { logState, workflowState, chainBreak } = await p.expectLogMatchesWorkflow();
     expect(chainBreak).toBeNull();
     expect(logState).toEqual(workflowState);
