@@ -22,7 +22,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { PlanState } from '@iap/domain';
+import { sameCommand, type PlanState } from '@iap/domain';
 
 export interface ActivityDeps {
   readonly db: Kysely<Database>;
@@ -65,17 +65,15 @@ export interface AppendEventsInput {
 
 /** Events the caller's own run recorded for another command, its workflow task lost after the commit. */
 export interface AdoptedEvents {
-  readonly adopted: ReadonlyArray<{
-    readonly eventId: string;
-    readonly version: number;
-    readonly globalPosition: string;
-    readonly occurredAt: string;
-    readonly type: string;
-    readonly schemaVersion: number;
-    readonly data: unknown;
-    /** Who recorded it, in which request: the command's retry is answered with these events. */
-    readonly metadata: EventMetadata;
-  }>;
+  readonly adopted: ReadonlyArray<
+    AppendedEvent & {
+      readonly type: string;
+      readonly schemaVersion: number;
+      readonly data: unknown;
+      /** Who recorded it, in which request: the command's retry is answered with these events. */
+      readonly metadata: EventMetadata;
+    }
+  >;
 }
 
 
@@ -177,38 +175,33 @@ export function createActivities(deps: ActivityDeps) {
           return recorded.map(appended(true));
         }
       }
-      if (err instanceof Error && (err.name === 'ConcurrencyError' || err.name === 'AppendIntegrityError') && input.adoptOwnRun) {
-        const runId = info.workflowExecution?.runId;
-        const own = runId ? await recordedByRunAfter(db, input.streamId, input.expectedVersion, runId).catch(() => null) : null;
-        const ours = input.events[0]?.metadata;
-        const key = (m: EventMetadata) => m.commandId ?? m.requestId;
-        // Other commands' events up to this command's own (a lost task may have recorded this one after them:
-        // once they are taken up, this command's append finds its own events, a retry).
-        const mine = own && ours ? own.findIndex((e) => key(ours) !== null && key(e.metadata) === key(ours)) : -1;
-        const others = own ? (mine === -1 ? own : own.slice(0, mine)) : [];
-        if (others.length > 0) {
-          log.warn({ adopted: others.map((e) => ({ version: e.streamVersion, type: e.type, requestId: e.metadata.requestId, commandId: e.metadata.commandId ?? null })) }, 'the stream holds events this run recorded for another command (its workflow task was lost after the commit): handed back to be taken up');
-          return {
-            adopted: others.map((e) => ({
-              eventId: e.eventId,
-              version: e.streamVersion,
-              globalPosition: e.globalPosition,
-              occurredAt: e.occurredAt,
-              type: e.type,
-              schemaVersion: e.schemaVersion,
-              data: e.data,
-              metadata: e.metadata,
-            })),
-          };
-        }
-      }
       if (err instanceof Error && (err.name === 'ConcurrencyError' || err.name === 'AppendIntegrityError')) {
+        const adopted = input.adoptOwnRun ? await ownRunsOthers(input, info.workflowExecution?.runId) : [];
+        if (adopted.length > 0) {
+          log.warn(
+            { adopted: adopted.map((e) => ({ version: e.version, type: e.type, requestId: e.metadata.requestId, commandId: e.metadata.commandId ?? null })) },
+            'the stream holds events this run recorded for another command (its workflow task was lost after the commit): handed back to be taken up',
+          );
+          return { adopted };
+        }
         log.error({ err }, 'append refused');
         throw ApplicationFailure.nonRetryable(err.message, err.name);
       }
       log.warn({ err }, 'append failed; Temporal will retry');
       throw err;
     }
+  }
+
+  /**
+   * Events this run recorded after the expected version for other commands, up to this command's own (a lost
+   * task may have recorded this one after them: once they are taken up, its append finds its own, a retry).
+   */
+  async function ownRunsOthers(input: AppendEventsInput, runId: string | undefined): Promise<AdoptedEvents['adopted']> {
+    const ours = input.events[0]?.metadata;
+    const own = runId && ours ? await recordedByRunAfter(db, input.streamId, input.expectedVersion, runId).catch(() => null) : null;
+    if (!own || !ours) return [];
+    const mine = own.findIndex((e) => sameCommand(e.metadata, ours));
+    return (mine === -1 ? own : own.slice(0, mine)).map((e) => ({ ...appended(true)(e), type: e.type, schemaVersion: e.schemaVersion, data: e.data, metadata: e.metadata }));
   }
 
   return { appendEvents };

@@ -7,6 +7,7 @@
 // Deterministic code only: no I/O, no clock but workflow time, no Node built-ins.
 
 import {
+  commandKey,
   DEFAULT_DOMAIN_CONFIG,
   SYSTEM_ACTOR,
   decide,
@@ -19,16 +20,15 @@ import {
   type PlanCommand,
   type PlanEvent,
   type PlanState,
-  type Role,
 } from '@iap/domain';
 import {
   claimOutcomeSignal,
   claimWorkflowId,
   planCommandUpdate,
+  PLAN_SEARCH_ATTRIBUTE_KEYS,
   PLAN_WORKFLOW_GENERATION,
   planSearchAttributes,
   planStateQuery,
-  SA,
   type ClaimOutcome,
   type CommandEnvelope,
   type CommandMeta,
@@ -51,7 +51,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { appendDecided, commandKey, decideOrRefuse as refuseDomainErrors, EventsToAdopt, Lock, refusal, staleVersion, type Decided } from './stream-writer.js';
+import { appendDecided, commandMetaOf, decideOrRefuse as refuseDomainErrors, EventsToAdopt, Lock, refusal, staleVersion, type Decided } from './stream-writer.js';
 import { reimbursementWorkflow } from './reimbursement-workflow.js';
 
 export type { PlanWorkflowInput } from '@iap/messages';
@@ -176,16 +176,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
       let j = i + 1;
       while (j < events.length && commandKey(events[j]!.metadata) === commandKey(md)) j++;
       const group = events.slice(i, j);
-      const meta: CommandMeta = {
-        actor: { id: md.actorId, role: md.actorRole as Role },
-        schoolId: md.schoolId,
-        requestId: md.requestId,
-        commandId: md.commandId ?? null,
-        correlationId: md.correlationId,
-        causationId: md.causationId,
-        expectedVersion: null,
-      };
-      const result = await fold(group.map((e) => upcastPlanEvent(e)), group, meta);
+      const result = await fold(group.map((e) => upcastPlanEvent(e)), group, commandMetaOf(md));
       log.warn('events of a lost workflow task taken up', { planId: input.planId, requestId: md.requestId, version: result.version });
       const key = commandKey(md);
       if (key !== null) adopted.set(key, { actorId: md.actorId, result });
@@ -201,8 +192,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
     if (!visible) throw refusal('not_found', 'not_found', 'no such plan', null);
   }
 
+  /** Decides a command whose scope was checked (refuseOutOfScope), turning refusals into the caller's. */
   function decideOrRefuse(env: CommandEnvelope): PlanEvent[] {
-    refuseOutOfScope(env);
     if (env.command.type === 'DraftPlan' && env.command.data.planId !== input.planId) {
       throw refusal('plan.id_mismatch', 'rule', `command is for plan ${env.command.data.planId}, not ${input.planId}`, 'data.planId');
     }
@@ -274,11 +265,9 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
 
   // A create whose DraftPlan was refused started this workflow with nothing in it. Wait a little for a
   // corrected retry, then end as failed, so the plan id can be used again (id reuse: failed only).
-  if (state.status === 'none') {
-    // Update-with-Start delivers the create's DraftPlan with the start: its handler began when it was set
-    // above. Only a refused (or missing) draft needs the grace timer.
-    if (timersWhenNeeded && draftsInFlight > 0) await condition(() => state.status !== 'none' || draftsInFlight === 0);
-  }
+  // Update-with-Start delivers the create's DraftPlan with the start: its handler began when it was set above.
+  // Only a refused (or missing) draft needs the grace timer.
+  if (state.status === 'none' && timersWhenNeeded && draftsInFlight > 0) await condition(() => state.status !== 'none' || draftsInFlight === 0);
   if (state.status === 'none') {
     const drafted = await condition(() => state.status !== 'none', input.draftGraceMs ?? 60_000);
     // A draft still being recorded when the grace ends is waited for: its append may already have committed.
@@ -289,6 +278,11 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
   const canThreshold = input.continueAsNewAfterEvents ?? 10_000;
   let graceUntil: number | null = null;
   let timer: DeadlineTimer | null = null;
+  /** Cancels the deadline's timer, if one is pending (cancelling a fired timer sends nothing). */
+  const dropTimer = () => {
+    timer?.cancel();
+    timer = null;
+  };
   for (;;) {
     const outcome = outcomes.shift();
     if (outcome) {
@@ -297,8 +291,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
     }
     if (TERMINAL.has(state.status)) {
       // Nothing falls due for an ended plan.
-      timer?.cancel();
-      timer = null;
+      dropTimer();
       // A closed plan still takes a carry-over into next semester's plan and late claim outcomes (a
       // payment after the evaluation) for a while before its workflow ends. Histories recorded before
       // this existed end at once, so the patch keeps them replaying.
@@ -322,8 +315,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
     const version = state.version;
     const changed = () => state.version !== version || outcomes.length > 0;
     if (!deadline) {
-      timer?.cancel();
-      timer = null;
+      dropTimer();
       await condition(changed);
       continue;
     }
@@ -332,10 +324,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
       // One timer per deadline, not per command: a command that leaves the deadline where it was (most do: a
       // logged consultation) neither cancels nor starts one, so its workflow task carries no timer commands.
       const key = `${deadline.command.type}@${deadline.at}`;
-      if (timer && timer.key !== key) {
-        timer.cancel();
-        timer = null;
-      }
+      if (timer?.key !== key) dropTimer();
       if (waitMs > 0 && !timer?.fired) {
         const t = (timer ??= startDeadlineTimer(key, waitMs));
         await condition(() => changed() || t.fired);
@@ -343,8 +332,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
         continue;
       }
       // Due (fired, or the clock passed the deadline first): a timer still pending is not wanted any more.
-      if (timer && !timer.fired) timer.cancel();
-      timer = null;
+      dropTimer();
       await fireDeadline(deadline.command, deadline.at);
       continue;
     }
@@ -393,6 +381,6 @@ function updateSearchAttributes(s: PlanState, published: string | null, onChange
 /** The search attributes the run started with, as updateSearchAttributes records them; null without all five. */
 function publishedAtStart(): string | null {
   const sa = workflowInfo().typedSearchAttributes;
-  const values = [sa.get(SA.school), sa.get(SA.municipality), sa.get(SA.semester), sa.get(SA.status), sa.get(SA.riskTypes)];
+  const values = PLAN_SEARCH_ATTRIBUTE_KEYS.map((k) => sa.get(k));
   return values.some((v) => v === undefined) ? null : JSON.stringify(values);
 }

@@ -3,7 +3,7 @@
 // domain refusal becomes an ApplicationFailure the API maps to HTTP; so does a budget rule that only the
 // database can check.
 
-import { isDomainError } from '@iap/domain';
+import { isDomainError, type Role } from '@iap/domain';
 import { FAILURE_TYPES, type CommandMeta, type RefusalDetails } from '@iap/messages';
 import type { AdoptedEvents, ProjectionTarget } from '@iap/activities';
 import { ActivityFailure, ApplicationFailure, condition, patched, workflowInfo } from '@temporalio/workflow';
@@ -39,9 +39,6 @@ export class EventsToAdopt extends Error {
   }
 }
 
-/** How a command is known across retries: its commandId (the API's Update id), else its request. */
-export const commandKey = (m: { readonly commandId?: string | null; readonly requestId: string | null }): string | null => m.commandId ?? m.requestId;
-
 /** Runs `decide`, turning a DomainError into the refusal the caller sees. */
 export function decideOrRefuse<E>(decide: () => E[]): E[] {
   try {
@@ -64,6 +61,19 @@ export function eventMetadata(meta: CommandMeta) {
     causationId: meta.causationId,
     workflowId: info.workflowId,
     runId: info.runId,
+  };
+}
+
+/** The command meta an event's metadata was made from (eventMetadata): who, in which request and command. */
+export function commandMetaOf(md: AdoptedEvents['adopted'][number]['metadata']): CommandMeta {
+  return {
+    actor: { id: md.actorId, role: md.actorRole as Role },
+    schoolId: md.schoolId,
+    requestId: md.requestId,
+    commandId: md.commandId ?? null,
+    correlationId: md.correlationId,
+    causationId: md.causationId,
+    expectedVersion: null,
   };
 }
 

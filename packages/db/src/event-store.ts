@@ -2,6 +2,7 @@
 // event ids is a no-op that returns what was recorded) and optimistic (a stale expected version fails).
 
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import { sameCommand } from '@iap/domain';
 import { canonicalJson } from './canonical.js';
 import { chainBodyWith, chainHash, type HashedEvent } from './hash-chain.js';
 import type { Database, EventMetadata, EventRow } from './schema.js';
@@ -186,11 +187,9 @@ export async function alreadyRecorded(trx: Db, streamId: string, events: readonl
   // log (a reset workflow deciding differently): refuse rather than pretend.
   existing.forEach((r, i) => {
     const e = events[i]!;
-    // The same command: the same request, or the same command id (its retry in a new request) — of the same run.
-    const sameRequest = e.metadata.requestId !== null && r.metadata.requestId === e.metadata.requestId;
-    const sameCommandId = e.metadata.commandId != null && r.metadata.commandId === e.metadata.commandId;
-    const sameCommand = (sameRequest || sameCommandId) && r.metadata.runId === e.metadata.runId;
-    if (r.event_id !== e.eventId || r.event_type !== e.type || (!sameCommand && canonicalJson(r.data) !== canonicalJson(e.data))) {
+    // The same command (its request, or its command id when it is retried in a new request) of the same run.
+    const retried = sameCommand(e.metadata, r.metadata) && r.metadata.runId === e.metadata.runId;
+    if (r.event_id !== e.eventId || r.event_type !== e.type || (!retried && canonicalJson(r.data) !== canonicalJson(e.data))) {
       throw new AppendIntegrityError(`append to ${streamId}: event ${e.eventId} is recorded with other content`);
     }
   });

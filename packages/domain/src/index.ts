@@ -1,5 +1,6 @@
 // @iap/domain: the pure domain of individual support plans. No I/O, no clock, no randomness.
 export * from './actor.js';
+export * from './command-identity.js';
 export * from './assert.js';
 export * from './config.js';
 export * from './dates.js';

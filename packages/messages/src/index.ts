@@ -183,17 +183,23 @@ export interface PlanWorkflowInput {
 /** See PlanWorkflowInput.generation. */
 export const PLAN_WORKFLOW_GENERATION = 1;
 
-/**
- * A plan's search attributes, as the workflow publishes them and as the API sets them on the workflow's
- * start (so a new plan's first task need not upsert them). Risk types: each once, sorted.
- */
-export function planSearchAttributes(p: {
+/** What a plan's search attributes are made of (a plan's state, or its DraftPlan and status). */
+export interface PlanSearchAttributeSource {
   readonly schoolId: string;
   readonly municipalityId: string;
   readonly semester: string;
   readonly status: string;
   readonly risks: ReadonlyArray<{ readonly type: string }>;
-}) {
+}
+
+/** The plan's search attributes, in the order planSearchAttributes gives their values. */
+export const PLAN_SEARCH_ATTRIBUTE_KEYS = [SA.school, SA.municipality, SA.semester, SA.status, SA.riskTypes] as const;
+
+/**
+ * A plan's search attributes (PLAN_SEARCH_ATTRIBUTE_KEYS), as the workflow publishes them and as the API sets
+ * them on the workflow's start (so a new plan's first task need not upsert them). Risk types: each once, sorted.
+ */
+export function planSearchAttributes(p: PlanSearchAttributeSource) {
   return [
     { key: SA.school, value: p.schoolId },
     { key: SA.municipality, value: p.municipalityId },
@@ -201,6 +207,17 @@ export function planSearchAttributes(p: {
     { key: SA.status, value: p.status },
     { key: SA.riskTypes, value: [...new Set(p.risks.map((r) => r.type))].sort() },
   ] as const;
+}
+
+/**
+ * What a plan's workflow is started with (the API's create, and tests that start plans as it does): this
+ * code's generation, and the search attributes the plan has once its DraftPlan is recorded.
+ */
+export function planWorkflowStart(input: Omit<PlanWorkflowInput, 'generation'>, draft: Omit<PlanSearchAttributeSource, 'status'>) {
+  return {
+    args: [{ ...input, generation: PLAN_WORKFLOW_GENERATION }] as [PlanWorkflowInput],
+    typedSearchAttributes: [...planSearchAttributes({ ...draft, status: 'draft' })],
+  };
 }
 
 /** A partner's compensation budget for one semester: one long-lived workflow, one event stream. */

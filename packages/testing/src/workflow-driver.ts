@@ -9,6 +9,7 @@ import {
   semesterOf,
   type DomainConfig,
   type PlanCommand,
+  type PlanCommandOf,
   type PlanEvent,
   type PlanState,
   type ReimbursementCommand,
@@ -21,14 +22,12 @@ import {
   claimCommandUpdate,
   claimWorkflowId,
   planCommandUpdate,
-  PLAN_WORKFLOW_GENERATION,
-  planSearchAttributes,
   planStateQuery,
+  planWorkflowStart,
   planWorkflowId,
   type ClaimCommandResult,
   type CommandMeta,
   type CommandResult,
-  type PlanWorkflowInput,
 } from '@iap/messages';
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import type { TestStack } from './stack.js';
@@ -71,7 +70,7 @@ export const meta = (who: Who, expectedVersion: number | null = null): CommandMe
   expectedVersion,
 });
 
-export function draftCommand(planId: string, partnerType: 'municipality' | 'state_vocational' = 'municipality'): PlanCommand {
+export function draftCommand(planId: string, partnerType: 'municipality' | 'state_vocational' = 'municipality'): PlanCommandOf<'DraftPlan'> {
   return {
     type: 'DraftPlan',
     data: {
@@ -105,9 +104,8 @@ export class PlanDriver {
     opts: { config?: DomainConfig; partnerType?: 'municipality' | 'state_vocational'; continueAsNewAfterEvents?: number; closedGraceMs?: number } = {},
   ) {
     const planId = randomUUID();
-    const input: PlanWorkflowInput = {
+    const input = {
       planId,
-      generation: PLAN_WORKFLOW_GENERATION,
       config: opts.config ?? fastConfig(),
       closedGraceMs: opts.closedGraceMs ?? 300,
       ...(opts.continueAsNewAfterEvents ? { continueAsNewAfterEvents: opts.continueAsNewAfterEvents } : {}),
@@ -115,12 +113,11 @@ export class PlanDriver {
     const draft = draftCommand(planId, opts.partnerType);
     await stack.client.workflow.executeUpdateWithStart(planCommandUpdate, {
       args: [{ command: draft, meta: meta(PREPARER) }],
-      // As the API starts a plan (plan-gateway.ts): this code's generation, the search attributes set.
+      // As the API starts a plan (plan-gateway.ts).
       startWorkflowOperation: new WithStartWorkflowOperation('planWorkflow', {
         workflowId: planWorkflowId(planId),
         taskQueue: stack.taskQueue,
-        args: [input],
-        ...(draft.type === 'DraftPlan' ? { typedSearchAttributes: [...planSearchAttributes({ ...draft.data, status: 'draft' })] } : {}),
+        ...planWorkflowStart(input, draft.data),
         workflowIdConflictPolicy: 'USE_EXISTING',
       }),
     });

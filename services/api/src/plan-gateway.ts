@@ -1,16 +1,15 @@
 // The API's only way to change a plan: a Temporal Update to the plan's workflow (Update-with-Start for
 // a new plan). Temporal's answers become HTTP problems here, in one place.
 
-import type { BudgetCommand, DomainConfig, PlanCommand } from '@iap/domain';
+import type { BudgetCommand, DomainConfig, PlanCommand, PlanCommandOf } from '@iap/domain';
 import {
   budgetCommandUpdate,
   budgetWorkflowId,
   claimCommandUpdate,
   claimWorkflowId,
   FAILURE_TYPES,
-  PLAN_WORKFLOW_GENERATION,
   planCommandUpdate,
-  planSearchAttributes,
+  planWorkflowStart,
   planWorkflowId,
   type BudgetCommandResult,
   type BudgetWorkflowInput,
@@ -19,7 +18,6 @@ import {
   type CommandEnvelope,
   type CommandMeta,
   type CommandResult,
-  type PlanWorkflowInput,
   type RefusalDetails,
 } from '@iap/messages';
 import {
@@ -50,20 +48,19 @@ export class PlanGateway {
   constructor(private readonly opts: PlanGatewayOptions) {}
 
   /** Starts the plan's workflow if needed and sends it the DraftPlan command, in one call. */
-  async create(planId: string, command: PlanCommand, meta: CommandMeta, updateId: string): Promise<CommandResult> {
+  async create(planId: string, command: PlanCommandOf<'DraftPlan'>, meta: CommandMeta, updateId: string): Promise<CommandResult> {
     const startWorkflowOperation = new WithStartWorkflowOperation('planWorkflow', {
       workflowId: planWorkflowId(planId),
       taskQueue: this.opts.taskQueue,
-      args: [
+      // With the search attributes the plan will publish once drafted: its first task need not upsert them.
+      ...planWorkflowStart(
         {
           planId,
-          generation: PLAN_WORKFLOW_GENERATION,
           ...(this.opts.domainConfig ? { config: this.opts.domainConfig } : {}),
           ...(this.opts.continueAsNewAfterEvents ? { continueAsNewAfterEvents: this.opts.continueAsNewAfterEvents } : {}),
-        } satisfies PlanWorkflowInput,
-      ],
-      // What the plan will publish once drafted, set with the start: its first task need not upsert them.
-      ...(command.type === 'DraftPlan' ? { typedSearchAttributes: [...planSearchAttributes({ ...command.data, status: 'draft' })] } : {}),
+        },
+        command.data,
+      ),
       // A retried create finds the running workflow; a plan that ended cannot be created again.
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',

@@ -55,8 +55,8 @@ export const SEGMENTS = [
   'total (API request)',
 ] as const;
 
-export function timeline(dir: string, urlSuffix = '/consultations'): Segment[] {
-  const followed = follow(dir, urlSuffix);
+/** Each segment's figures over the requests followed. */
+export function segments(followed: readonly Followed[]): Segment[] {
   return SEGMENTS.map((segment, i) => {
     const xs = followed.map((f) => f.ms[i]!);
     const r = (x: number) => Math.round(x * 10) / 10;
@@ -99,7 +99,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.error('usage: node packages/testing/dist/bench/timeline.js DIR   (DIR: an engine benchmark run with --log-level info --logs DIR)');
     process.exit(2);
   }
-  const rows = timeline(dir);
+  const all = follow(dir).sort((a, b) => a.at - b.at);
+  const rows = segments(all);
   if (rows[0]!.n === 0) {
     console.error(`no consultation could be followed through ${dir}/api.log and ${dir}/worker.log (was the run made with --log-level info?)`);
     process.exit(1);
@@ -110,7 +111,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   for (const r of rows) console.log(`| ${r.segment.padEnd(w)} | ${String(r.meanMs).padStart(7)} | ${String(r.p50Ms).padStart(3)} | ${String(r.p90Ms).padStart(3)} | ${String(r.p99Ms).padStart(3)} |`);
   console.log(`\n${rows[0]!.n} requests followed`);
   // The slowest requests, segment by segment: a tail is one segment gone long, or all of them at once.
-  const all = follow(dir).sort((a, b) => a.at - b.at);
   const t0 = all[0]?.at ?? 0;
   const slowest = [...all].sort((a, b) => b.ms[6]! - a.ms[6]!).slice(0, 10);
   console.log(`\nslowest ${slowest.length} (s after the first; ms per segment, in the order above):`);

@@ -28,7 +28,7 @@ import {
 } from '../schemas/finance.js';
 import { CommandHeaders } from '../schemas/plan-commands.js';
 import { canSee, scopeOf } from '../scope.js';
-import { commandMeta } from './plans.js';
+import { commandMeta, updateIdOf } from './plans.js';
 
 export interface FinanceRoutesOptions {
   readonly db: Kysely<Database>;
@@ -207,7 +207,7 @@ export const financeRoutes: FastifyPluginAsyncTypebox<FinanceRoutesOptions> = as
             claimId,
             step.toCommand(request.body),
             commandMeta(actor, request.id, expectedVersion),
-            key ? `idem:${actor.id}:${step.type}:${key}` : `req:${request.id}`,
+            updateIdOf(actor.id, key && `${step.type}:${key}`, request.id),
           )
           .catch((err: unknown) => {
             // The claim exists but its workflow has ended (paid or rejected): it takes no more steps.
@@ -283,7 +283,7 @@ export const financeRoutes: FastifyPluginAsyncTypebox<FinanceRoutesOptions> = as
         semester,
         { type: 'SetBudget', data: body.note !== undefined ? { allocatedCents: body.allocatedCents, note: body.note } : { allocatedCents: body.allocatedCents } },
         { ...commandMeta(actor, request.id, expectedVersion), schoolId: null },
-        key ? `idem:${actor.id}:${key}` : `req:${request.id}`,
+        updateIdOf(actor.id, key, request.id),
       );
       const row = await db.selectFrom('budgets').selectAll().where('partner_id', '=', partnerId).where('semester', '=', semester).executeTakeFirstOrThrow();
       return reply.header('etag', `"${result.version}"`).send({

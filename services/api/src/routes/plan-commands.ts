@@ -44,7 +44,7 @@ import {
 import { CommandResultSchema } from '../schemas/plan.js';
 import { decodeCursor, exactTime, expectedVersionOf, pageSize, splitPage } from '../http.js';
 import { canSee, scopeOf } from '../scope.js';
-import { commandMeta, toPlanDto } from './plans.js';
+import { commandMeta, toPlanDto, updateIdOf } from './plans.js';
 
 export interface PlanCommandRoutesOptions {
   readonly db: Kysely<Database>;
@@ -340,13 +340,12 @@ export const planCommandRoutes: FastifyPluginAsyncTypebox<PlanCommandRoutesOptio
         try {
           // The workflow checks the caller's scope against the plan before anything else (the domain's
           // maySee): a plan outside it is refused as not found, so no projection row is read on the way.
-          const updateId = key ? `idem:${actor.id}:${key}` : `req:${request.id}`;
+          const updateId = updateIdOf(actor.id, key, request.id);
           result = await plans.execute(
             params.planId,
             command,
             {
-              ...commandMeta(actor, request.id, expectedVersion),
-              commandId: updateId,
+              ...commandMeta(actor, request.id, expectedVersion, updateId),
               scope: { schoolId: actor.schoolId, municipalityId: actor.municipalityId, partnerId: actor.partnerId },
             },
             updateId,

@@ -30,11 +30,19 @@ function planIdFor(schoolId: string, key: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
 }
 
-export function commandMeta(actor: RequestActor, requestId: string, expectedVersion: number | null): CommandMeta {
+/**
+ * The Update id a command is sent under: from the caller's Idempotency-Key (a retry with the same key is the
+ * same command, deduplicated by Temporal), else from the request.
+ */
+export const updateIdOf = (actorId: string, key: string | undefined, requestId: string): string => (key ? `idem:${actorId}:${key}` : `req:${requestId}`);
+
+/** What a command carries besides itself; `commandId` (its Update id) goes into its events' metadata. */
+export function commandMeta(actor: RequestActor, requestId: string, expectedVersion: number | null, commandId?: string): CommandMeta {
   return {
     actor: { id: actor.id, role: actor.role },
     schoolId: actor.schoolId,
     requestId,
+    ...(commandId !== undefined ? { commandId } : {}),
     correlationId: requestId,
     causationId: null,
     expectedVersion,
@@ -79,6 +87,7 @@ export const planRoutes: FastifyPluginAsyncTypebox<PlanRoutesOptions> = async (a
         throw new HttpProblem(403, 'forbidden', 'only a school-scoped token (school, municipality, partner) may draft a plan');
       }
       const key = request.headers['idempotency-key'];
+      const updateId = updateIdOf(actor.id, key, request.id);
       const body = request.body;
       const planId = body.planId ?? (key ? planIdFor(actor.schoolId, key) : randomUUID());
       const result = await plans.create(
@@ -98,8 +107,8 @@ export const planRoutes: FastifyPluginAsyncTypebox<PlanRoutesOptions> = async (a
             previousPlanId: body.previousPlanId ?? null,
           },
         },
-        { ...commandMeta(actor, request.id, null), commandId: key ? `idem:${actor.id}:${key}` : `req:${request.id}` },
-        key ? `idem:${actor.id}:${key}` : `req:${request.id}`,
+        commandMeta(actor, request.id, null, updateId),
+        updateId,
       );
       request.log.info({ planId, version: result.version }, 'plan drafted');
       return reply.code(201).header('location', `/plans/${planId}`).header('etag', `"${result.version}"`).send({ ...result, events: [...result.events] });

@@ -1,10 +1,9 @@
 // The Temporal SDK pieces the audit commands need: a client to fetch workflow histories, the replay
 // worker, and Temporal's JSON form of a history.
 
-import { createRequire } from 'node:module';
 import { Client, type Connection } from '@temporalio/client';
 import { historyToJSON as toJSON } from '@temporalio/common/lib/proto-utils.js';
-import { WORKFLOW_PRELOAD_MODULES } from '@iap/worker';
+import { WORKFLOW_PRELOAD_MODULES, workflowsPath } from '@iap/worker';
 import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker, type ReplayResult } from '@temporalio/worker';
 
 export type TemporalClient = Pick<Client, 'workflow'>;
@@ -15,9 +14,6 @@ export function temporalClient(connection: Connection, namespace: string): Tempo
 }
 
 export const historyToJSON = (history: unknown): string => toJSON(history as Parameters<typeof toJSON>[0]);
-
-/** The workflow code the worker runs, built from source by the replayer when no bundle is given. */
-export const workflowsPath = (): string => createRequire(import.meta.url).resolve('@iap/workflows');
 
 export function replayHistories(
   source: { bundlePath: string | null },
@@ -31,7 +27,8 @@ export function replayHistories(
   });
   const code = source.bundlePath
     ? { workflowBundle: { codePath: source.bundlePath } }
-    : { workflowsPath: workflowsPath(), bundlerOptions: { preloadModules: [...WORKFLOW_PRELOAD_MODULES] } };
+    : // The workflow code the worker runs, built from source by the replayer (as the worker builds it).
+      { workflowsPath: workflowsPath(), bundlerOptions: { preloadModules: [...WORKFLOW_PRELOAD_MODULES] } };
   return Worker.runReplayHistories({ ...code, replayName: 'iap-audit' }, histories as AsyncIterable<{ workflowId: string; history: never }>);
 }
 
