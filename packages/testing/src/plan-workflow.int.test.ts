@@ -1,14 +1,15 @@
 // The plan workflow on a real Temporal dev server and Postgres: every step of the lifecycle, its timers
 // (with deadlines configured a few seconds away), reimbursement children, continue-as-new, and the
 // event log agreeing with the workflow at the end.
+import { randomUUID } from 'node:crypto';
 import { appendPlanEvents, getPlanRow, readStream } from '@iap/db';
 import { decide, EVENT_SCHEMA_VERSIONS, evolve, type PlanCommand } from '@iap/domain';
-import { claimWorkflowId, planCommandUpdate, SA } from '@iap/messages';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { claimWorkflowId, planCommandUpdate, planWorkflowId, planWorkflowStart, SA } from '@iap/messages';
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordFixture } from './fixtures.js';
 import { MUNI_A, startTestStack, type TestStack } from './stack.js';
-import { DIRECTOR, FINANCE, fastConfig, meta, MUNI, NATIONAL, PlanDriver, PREPARER, SEMESTER_NOW, setBudget, TODAY } from './workflow-driver.js';
+import { DIRECTOR, draftCommand, FINANCE, fastConfig, meta, MUNI, NATIONAL, PlanDriver, PREPARER, SEMESTER_NOW, setBudget, TODAY } from './workflow-driver.js';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -248,6 +249,36 @@ describe('plan workflow', () => {
     const desc = await p.handle.describe();
     expect(desc.typedSearchAttributes.get(SA.status)).toBe('draft');
     expect(desc.typedSearchAttributes.get(SA.riskTypes)).toEqual(['economic', 'learning']);
+  });
+
+  it('ends a workflow whose create was refused once its grace has passed, and keeps one whose draft came within it', async () => {
+    const startRefused = async () => {
+      const planId = randomUUID();
+      const draft = draftCommand(planId);
+      const handle = stack.client.workflow.getHandle(planWorkflowId(planId));
+      // The DraftPlan names another plan: refused, but Update-with-Start has started the workflow.
+      const refused = stack.client.workflow.executeUpdateWithStart(planCommandUpdate, {
+        args: [{ command: { ...draft, data: { ...draft.data, planId: randomUUID() } }, meta: meta(PREPARER) }],
+        startWorkflowOperation: new WithStartWorkflowOperation('planWorkflow', {
+          workflowId: planWorkflowId(planId),
+          taskQueue: stack.taskQueue,
+          ...planWorkflowStart({ planId, config: fastConfig(), draftGraceMs: 2_000 }, draft.data),
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        }),
+      });
+      expect((await refusalOf(refused)).code).toBe('plan.id_mismatch');
+      return { planId, draft, handle };
+    };
+
+    const abandoned = await startRefused();
+    await expect(abandoned.handle.result()).rejects.toMatchObject({ cause: { type: 'NotDrafted' } });
+
+    const corrected = await startRefused();
+    const r = await corrected.handle.executeUpdate(planCommandUpdate, { args: [{ command: corrected.draft, meta: meta(PREPARER) }] });
+    expect(r.status).toBe('draft');
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect((await corrected.handle.describe()).status.name).toBe('RUNNING');
+    await corrected.handle.terminate('test done');
   });
 
   it('keeps one timer per deadline: a new plan starts one, a logged consultation none, a moved deadline replaces it', async () => {
