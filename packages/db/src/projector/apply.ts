@@ -20,7 +20,9 @@ import { claimRow, planRows, type ExistingClaim } from './report-rows.js';
 import type { ReportDatabase, ReportTableName, ScopeColumns, TableSet } from './read-model.js';
 
 type Db = Kysely<ReportDatabase>;
-type Recorded = Pick<RecordedEvent, 'streamId' | 'streamVersion' | 'type' | 'schemaVersion' | 'data' | 'occurredAt' | 'globalPosition'>;
+/** What the projections read of an event. */
+export type ProjectedEvent = Pick<RecordedEvent, 'streamId' | 'streamVersion' | 'type' | 'schemaVersion' | 'data' | 'occurredAt' | 'globalPosition'>;
+type Recorded = ProjectedEvent;
 
 /** A stream the report projector cannot continue: an event is missing or cannot be read. Never skipped. */
 export class ProjectionGapError extends Error {
@@ -86,11 +88,16 @@ export async function insertChunked<T extends ReportTableName>(db: Db, table: T,
   }
 }
 
+/** What a build into fresh tables may skip: each plan or claim is written once, so none has rows to replace. */
+export interface WriteOptions {
+  readonly fresh?: boolean;
+}
+
 /** Replaces the rows of these plans (and their state) with the ones their folded state gives. */
-export async function writePlans(db: Db, t: TableSet, plans: readonly Folded<ExistingPlan>[]): Promise<void> {
+export async function writePlans(db: Db, t: TableSet, plans: readonly Folded<ExistingPlan>[], opts: WriteOptions = {}): Promise<void> {
   if (plans.length === 0) return;
   const ids = plans.map((p) => p.state.planId);
-  for (const table of ['rpt_plans', 'rpt_plan_states', 'rpt_plan_risks', 'rpt_measures'] as const) {
+  for (const table of opts.fresh ? [] : (['rpt_plans', 'rpt_plan_states', 'rpt_plan_risks', 'rpt_measures'] as const)) {
     await db.deleteFrom(t.name(table)).where('plan_id', 'in', ids).execute();
   }
   const rows = plans.map((p) => planRows(p.state, p.lastGlobalPosition));
@@ -100,9 +107,9 @@ export async function writePlans(db: Db, t: TableSet, plans: readonly Folded<Exi
   await insertChunked(db, t.name('rpt_measures'), rows.flatMap((r) => r.measures));
 }
 
-export async function writeClaimStates(db: Db, t: TableSet, claims: ReadonlyMap<string, Folded<ExistingClaim>>): Promise<void> {
+export async function writeClaimStates(db: Db, t: TableSet, claims: ReadonlyMap<string, Folded<ExistingClaim>>, opts: WriteOptions = {}): Promise<void> {
   if (claims.size === 0) return;
-  await db.deleteFrom(t.name('rpt_claim_states')).where('stream_id', 'in', [...claims.keys()]).execute();
+  if (!opts.fresh) await db.deleteFrom(t.name('rpt_claim_states')).where('stream_id', 'in', [...claims.keys()]).execute();
   await insertChunked(
     db,
     t.name('rpt_claim_states'),

@@ -1,5 +1,5 @@
 // Builds projections from scratch into twin tables by folding whole streams (stream by stream, not in
-// commit order: each stream is folded once, so a rebuild reads every event once and writes every row once).
+// commit order: each stream is read and folded once for every projection built, and every row written once).
 // The report build stops at a commit-order point, so the live projector's catch-up can continue from it.
 
 import { toRecorded, type RecordedEvent } from '../event-store.js';
@@ -7,9 +7,9 @@ import { foldClaim, newClaimRow, type ClaimProjectionContext } from '../projecti
 import { foldRecorded, planColumns } from '../projections/plans.js';
 import type { Database, EventRow } from '../schema.js';
 import { sql, type Kysely, type QueryResult, type Transaction } from 'kysely';
-import { claimStep, planStep, refreshClaimRows, streamKind, writeClaimStates, writePlans, type Folded } from './apply.js';
+import { claimStep, planStep, refreshClaimRows, streamKind, writeClaimStates, writePlans, type Folded, type ProjectedEvent } from './apply.js';
 import { LOG_ORIGIN, type LogPosition } from './commit-order.js';
-import { tableSet, type ReportDatabase } from './read-model.js';
+import { tableSet, type ProjectionName, type ReportDatabase } from './read-model.js';
 import type { ExistingClaim } from './report-rows.js';
 import { initialReimbursementState, initialState, type ExistingPlan, type PlanState, type ReimbursementState } from '@iap/domain';
 
@@ -25,31 +25,52 @@ export type OnRebuildProgress = (p: RebuildProgress) => void;
 type Db = Kysely<any> | Transaction<any>;
 type Kind = 'plan' | 'claim';
 
+interface StreamRow {
+  stream_id: string;
+  stream_version: number;
+  event_type: string;
+  schema_version: number;
+  data: unknown;
+  occurred_at: string;
+  global_position: string;
+}
+
 /**
  * Every stream of a kind, whole, in stream-id order; with `belowXid`, only events of earlier transactions.
+ * Only what the folds read (no metadata or hashes to parse), the time already as `toISOString` writes it.
  * The next page is read while the caller folds the current one.
  */
-async function* streams(db: Db, kind: Kind, belowXid: string | null, onEvents: (n: number) => void, pageSize = 5_000): AsyncGenerator<RecordedEvent[]> {
-  const page = (after: readonly [string, number]): Promise<QueryResult<EventRow>> =>
-    sql<EventRow>`
-      select * from events
+async function* streams(db: Db, kind: Kind, belowXid: string | null, onEvents: (n: number) => void, pageSize = 5_000): AsyncGenerator<ProjectedEvent[]> {
+  const page = (after: readonly [string, number]): Promise<QueryResult<StreamRow>> =>
+    sql<StreamRow>`
+      select stream_id, stream_version, event_type, schema_version, data, global_position::text as global_position,
+        to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as occurred_at
+      from events
       where (stream_id, stream_version) > (${after[0]}, ${after[1]})
         and stream_id ${kind === 'claim' ? sql`like 'claim-%'` : sql`not like 'claim-%'`}
         ${belowXid === null ? sql`` : sql`and transaction_id < ${belowXid}::xid8`}
       order by stream_id, stream_version
       limit ${pageSize}`.execute(db);
-  let current: RecordedEvent[] = [];
+  let current: ProjectedEvent[] = [];
   // Claim streams are named `claim-…`: in any collation they sort at or after that prefix, so their scan
   // starts there instead of at the first plan.
-  let next: Promise<QueryResult<EventRow>> | null = page([kind === 'claim' ? 'claim-' : '', 0]);
+  let next: Promise<QueryResult<StreamRow>> | null = page([kind === 'claim' ? 'claim-' : '', 0]);
   while (next) {
-    const rows: EventRow[] = (await next).rows;
-    const last: EventRow | undefined = rows.at(-1);
+    const rows: StreamRow[] = (await next).rows;
+    const last: StreamRow | undefined = rows.at(-1);
     next = last && rows.length === pageSize ? page([last.stream_id, last.stream_version]) : null;
     // Should the caller stop early, the prefetched page's failure is not left unhandled.
     next?.catch(() => undefined);
-    for (const row of rows) {
-      const e = toRecorded(row);
+    for (const r of rows) {
+      const e: ProjectedEvent = {
+        streamId: r.stream_id,
+        streamVersion: r.stream_version,
+        type: r.event_type,
+        schemaVersion: r.schema_version,
+        data: r.data,
+        occurredAt: r.occurred_at,
+        globalPosition: r.global_position,
+      };
       if (current.length > 0 && current[0]!.streamId !== e.streamId) {
         yield current;
         current = [];
@@ -73,19 +94,68 @@ async function countEvents(db: Db, belowXid: string | null): Promise<number> {
   return Number(rows[0]?.n ?? 0);
 }
 
-function fold<S extends { version: number }>(initial: S, events: readonly RecordedEvent[], step: (s: S, e: RecordedEvent) => S): Folded<S> {
+function fold<S extends { version: number }>(initial: S, events: readonly ProjectedEvent[], step: (s: S, e: ProjectedEvent) => S): Folded<S> {
   let s = initial;
   for (const e of events) s = step(s, e);
   return { state: s, lastGlobalPosition: events.at(-1)!.globalPosition };
 }
 
 const FLUSH = 500;
+// Two writers: a 416,690-event log rebuilt in 12.0 s with one, 9.1 s with two, 8.9 s with three (2 cores).
+const WRITE_DEPTH = 2;
 
 /**
- * Folds every plan and claim stream whose transaction finished before now into the report tables with
- * `suffix`. Returns the commit-order position the build reflects: the live projector's catch-up starts there.
+ * Runs up to `depth` writes at once (each on its own pooled connection) while the caller reads and folds
+ * the next batch, so the fold and Postgres work at the same time; memory stays at `depth + 1` batches.
+ * The writes must not depend on each other's order (each batch writes rows of other streams).
  */
-export async function buildReports(db: Kysely<ReportDatabase>, suffix: string, onProgress: OnRebuildProgress = () => undefined): Promise<{ position: LogPosition; events: number }> {
+function writeBehind(depth: number) {
+  const running = new Set<Promise<void>>();
+  let failed: { error: unknown } | null = null;
+  return {
+    /** Starts `write` once fewer than `depth` run; throws the first failure of any write. */
+    async push(write: () => Promise<void>): Promise<void> {
+      while (running.size >= depth) await Promise.race(running);
+      if (failed) throw failed.error;
+      const p: Promise<void> = write()
+        .catch((error: unknown) => {
+          failed ??= { error };
+        })
+        .finally(() => running.delete(p));
+      running.add(p);
+    },
+    async drain(): Promise<void> {
+      await Promise.all(running);
+      if (failed) throw failed.error;
+    },
+  };
+}
+
+/** What a build read: events of transactions before `xmin` (the swap catches up the rest), per projection. */
+export interface TwinBuild {
+  readonly xmin: string;
+  /** The commit-order position the report tables reflect: the live projector's catch-up starts there. */
+  readonly position: LogPosition;
+  /** Events each projection was built from (reports: every event below xmin; plans and claims: their streams'). */
+  readonly events: Partial<Record<ProjectionName, number>>;
+  /** Claims whose plan row was missing (should be none). */
+  readonly orphans: readonly string[];
+}
+
+/**
+ * Builds the wanted projections into their twins (`plans<suffix>`, `rpt_plans<suffix>`, …) in one pass
+ * over the log: each plan stream is read and folded once for the plan rows and the report rows, then each
+ * claim stream once for the claim rows and the reports' claim states. Claims are filed under the plan rows
+ * being built when plans are wanted too, else under the live ones.
+ */
+export async function buildTwins(
+  db: Kysely<Database>,
+  wanted: readonly ProjectionName[],
+  suffix: string,
+  onProgress: OnRebuildProgress = () => undefined,
+): Promise<TwinBuild> {
+  const want = new Set(wanted);
+  const rdb = db as unknown as Kysely<ReportDatabase>;
   const t = tableSet(suffix);
   const xmin = await snapshotXmin(db);
   // The last event below xmin: every transaction before it has finished, so the set read is complete.
@@ -94,44 +164,89 @@ export async function buildReports(db: Kysely<ReportDatabase>, suffix: string, o
     order by transaction_id desc, global_position desc limit 1`.execute(db);
   const position: LogPosition = head.rows[0] ? { transactionId: head.rows[0].tx, globalPosition: head.rows[0].pos } : LOG_ORIGIN;
   const total = await countEvents(db, xmin);
+  const label = wanted.join('+');
   let done = 0;
-  const tick = (phase: string) => (n: number) => {
+  const read = { plan: 0, claim: 0 };
+  const tick = (kind: Kind, phase: string) => (n: number) => {
     done += n;
-    onProgress({ projection: 'reports', phase, done, total });
+    read[kind] += n;
+    onProgress({ projection: label, phase, done, total });
   };
+  const writer = writeBehind(WRITE_DEPTH);
 
-  let plans: Folded<ExistingPlan>[] = [];
-  for await (const events of streams(db, 'plan', xmin, tick('plans'))) {
-    const f = fold<PlanState>(initialState(), events, planStep);
-    if (f.state.status !== 'none') plans.push(f as Folded<ExistingPlan>);
-    if (plans.length >= FLUSH) {
-      await writePlans(db, t, plans);
-      plans = [];
+  if (want.has('plans') || want.has('reports')) {
+    let batch: Folded<ExistingPlan>[] = [];
+    // Each plan's first and last event: its row's creation time and its last change.
+    let ends: [ProjectedEvent, ProjectedEvent][] = [];
+    const flush = async () => {
+      const plans = batch;
+      const edges = ends;
+      batch = [];
+      ends = [];
+      await writer.push(async () => {
+        if (plans.length === 0) return;
+        if (want.has('plans')) {
+          const rows = plans.map((p, i) => ({ plan_id: p.state.planId, created_at: edges[i]![0].occurredAt, ...planColumns(p.state, edges[i]![1]) }));
+          await db.insertInto(`plans${suffix}` as 'plans').values(rows).execute();
+        }
+        if (want.has('reports')) await writePlans(rdb, t, plans, { fresh: true });
+      });
+    };
+    for await (const events of streams(db, 'plan', xmin, tick('plan', 'plan streams'))) {
+      const f = fold<PlanState>(initialState(), events, planStep);
+      if (f.state.status === 'none') continue;
+      batch.push(f as Folded<ExistingPlan>);
+      ends.push([events[0]!, events.at(-1)!]);
+      if (batch.length >= FLUSH) await flush();
+    }
+    await flush();
+    // The claims below are filed under these rows.
+    await writer.drain();
+  }
+
+  const orphans: string[] = [];
+  if (want.has('claims') || want.has('reports')) {
+    const plansTable = want.has('plans') ? `plans${suffix}` : 'plans';
+    let batch: { events: ProjectedEvent[]; folded: Folded<ExistingClaim> }[] = [];
+    const flush = async () => {
+      const claims = batch;
+      batch = [];
+      await writer.push(async () => {
+        if (claims.length === 0) return;
+        if (want.has('claims')) {
+          const ctx = await claimContexts(db, plansTable, claims.map((c) => planIdOfClaim(c.events)));
+          const rows = [];
+          for (const { events, folded } of claims) {
+            const c = ctx.get(planIdOfClaim(events));
+            if (!c) orphans.push(events[0]!.streamId);
+            else rows.push(newClaimRow(events[0]!.streamId, folded.state, c, events[0]!, events.at(-1)!));
+          }
+          if (rows.length > 0) await db.insertInto(`claims${suffix}` as 'claims').values(rows).execute();
+        }
+        if (want.has('reports')) await writeClaimStates(rdb, t, new Map(claims.map((c) => [c.events[0]!.streamId, c.folded])), { fresh: true });
+      });
+    };
+    for await (const events of streams(db, 'claim', xmin, tick('claim', 'claim streams'))) {
+      const f = fold<ReimbursementState>(initialReimbursementState(), events, claimStep);
+      if (f.state.status === 'none') continue;
+      batch.push({ events, folded: f as Folded<ExistingClaim> });
+      if (batch.length >= FLUSH) await flush();
+    }
+    await flush();
+    await writer.drain();
+  }
+
+  if (want.has('reports')) {
+    const withClaims = await rdb.selectFrom(t.name('rpt_claim_states')).select('plan_id').distinct().execute();
+    for (let i = 0; i < withClaims.length; i += 1_000) {
+      await refreshClaimRows(rdb, t, withClaims.slice(i, i + 1_000).map((r) => r.plan_id));
     }
   }
-  await writePlans(db, t, plans);
-
-  let claims = new Map<string, Folded<ExistingClaim>>();
-  for await (const events of streams(db, 'claim', xmin, tick('claims'))) {
-    const f = fold<ReimbursementState>(initialReimbursementState(), events, claimStep);
-    if (f.state.status !== 'none') claims.set(events[0]!.streamId, f as Folded<ExistingClaim>);
-    if (claims.size >= FLUSH) {
-      await writeClaimStates(db, t, claims);
-      claims = new Map();
-    }
-  }
-  await writeClaimStates(db, t, claims);
-  const withClaims = await db.selectFrom(t.name('rpt_claim_states')).select('plan_id').distinct().execute();
-  for (let i = 0; i < withClaims.length; i += 1_000) {
-    await refreshClaimRows(db, t, withClaims.slice(i, i + 1_000).map((r) => r.plan_id));
-  }
-  return { position, events: total };
-}
-
-/** What an inline build read: events of transactions before `xmin`; the swap catches up the rest. */
-export interface InlineBuild {
-  readonly events: number;
-  readonly xmin: string;
+  const events: Partial<Record<ProjectionName, number>> = {};
+  if (want.has('plans')) events.plans = read.plan;
+  if (want.has('claims')) events.claims = read.claim;
+  if (want.has('reports')) events.reports = total;
+  return { xmin, position, events, orphans };
 }
 
 /** The rows projectPlan would write for these whole streams, in one statement. */
@@ -144,26 +259,6 @@ async function insertPlanStreams(db: Db, twin: string, list: readonly RecordedEv
   if (rows.length > 0) await (db as Kysely<Database>).insertInto(twin as 'plans').values(rows).execute();
 }
 
-/** Folds every plan stream into `plans<suffix>`, row for row what the append activity's projectPlan writes. */
-export async function buildPlans(db: Kysely<Database>, suffix: string, onProgress: OnRebuildProgress = () => undefined): Promise<InlineBuild> {
-  const xmin = await snapshotXmin(db);
-  const total = await countEvents(db, xmin);
-  let done = 0;
-  let batch: RecordedEvent[][] = [];
-  for await (const events of streams(db, 'plan', xmin, (n) => {
-    done += n;
-    onProgress({ projection: 'plans', phase: 'plans', done, total });
-  })) {
-    batch.push(events);
-    if (batch.length >= 200) {
-      await insertPlanStreams(db, `plans${suffix}`, batch);
-      batch = [];
-    }
-  }
-  await insertPlanStreams(db, `plans${suffix}`, batch);
-  return { events: done, xmin };
-}
-
 /** Where each claim belongs, from the plans table given (the live one, or the twin being built). */
 async function claimContexts(db: Db, plansTable: string, planIds: readonly string[]): Promise<Map<string, ClaimProjectionContext>> {
   if (planIds.length === 0) return new Map();
@@ -173,7 +268,7 @@ async function claimContexts(db: Db, plansTable: string, planIds: readonly strin
   return new Map(rows.map((r) => [r.plan_id, { schoolId: r.school_id, municipalityId: r.municipality_id, partnerType: r.partner_type, semester: r.semester }]));
 }
 
-const planIdOfClaim = (events: readonly RecordedEvent[]): string => (events[0]!.data as { planId: string }).planId;
+const planIdOfClaim = (events: readonly ProjectedEvent[]): string => (events[0]!.data as { planId: string }).planId;
 
 /** Projects whole claim streams into `claims<suffix>`; returns the stream ids whose plan was not found. */
 export async function projectClaimStreams(db: Db, suffix: string, plansTable: string, list: readonly RecordedEvent[][]): Promise<string[]> {
@@ -189,29 +284,6 @@ export async function projectClaimStreams(db: Db, suffix: string, plansTable: st
   // One statement per batch: the same rows projectClaim would write.
   if (rows.length > 0) await (db as Kysely<Database>).insertInto(`claims${suffix}` as 'claims').values(rows).execute();
   return orphans;
-}
-
-/** Folds every claim stream into `claims<suffix>`, filed under the plan rows of `plansTable`. */
-export async function buildClaims(db: Kysely<Database>, suffix: string, plansTable: string, onProgress: OnRebuildProgress = () => undefined): Promise<InlineBuild & { orphans: string[] }> {
-  const xmin = await snapshotXmin(db);
-  const total = await countEvents(db, xmin);
-  let done = 0;
-  const orphans: string[] = [];
-  let batch: RecordedEvent[][] = [];
-  const flush = async () => {
-    const b = batch;
-    batch = [];
-    if (b.length > 0) orphans.push(...(await projectClaimStreams(db, suffix, plansTable, b)));
-  };
-  for await (const events of streams(db, 'claim', xmin, (n) => {
-    done += n;
-    onProgress({ projection: 'claims', phase: 'claims', done, total });
-  })) {
-    batch.push(events);
-    if (batch.length >= 200) await flush();
-  }
-  await flush();
-  return { events: done, orphans, xmin };
 }
 
 /**

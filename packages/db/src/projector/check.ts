@@ -4,7 +4,7 @@
 
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema.js';
-import { buildClaims, buildPlans, buildReports, catchUpInline, type OnRebuildProgress } from './build.js';
+import { buildTwins, catchUpInline, type OnRebuildProgress } from './build.js';
 import { committedHead } from './commit-order.js';
 import { LOCK_CLASS, PROJECTOR_LOCK, readCheckpoint } from './projector.js';
 import { PROJECTIONS, tablesOf, type ProjectionName, type ReportDatabase } from './read-model.js';
@@ -41,9 +41,9 @@ async function compareAll(trx: Transaction<any>, p: ProjectionName): Promise<Che
 async function checkOne(db: Kysely<Database>, p: ProjectionName, plansTable: string, onProgress: OnRebuildProgress): Promise<CheckOutcome> {
   for (const table of tablesOf(p)) await createTwin(db, table, CHECK);
   try {
+    const built = await buildTwins(db, [p], CHECK, onProgress);
     if (p === 'reports') {
       const rdb = db as unknown as Kysely<ReportDatabase>;
-      const built = await buildReports(rdb, CHECK, onProgress);
       // Both sides go to the same position inside a transaction that is then rolled back: the live
       // tables are compared as the projector will have them, and are left as they were.
       try {
@@ -60,7 +60,6 @@ async function checkOne(db: Kysely<Database>, p: ProjectionName, plansTable: str
       }
       throw new Error('unreachable');
     }
-    const built = p === 'plans' ? await buildPlans(db, CHECK, onProgress) : await buildClaims(db, CHECK, plansTable, onProgress);
     return await db.transaction().execute(async (trx) => {
       await sql`set local lock_timeout = '30s'`.execute(trx);
       // Share mode: readers go on, appends wait until the comparison is done.

@@ -5,7 +5,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.js';
 import { applyEvents } from './apply.js';
-import { buildClaims, buildPlans, buildReports, catchUpInline, type OnRebuildProgress } from './build.js';
+import { buildTwins, catchUpInline, type OnRebuildProgress, type TwinBuild } from './build.js';
 import { positionOf, readCommitted, type LogPosition } from './commit-order.js';
 import { LOCK_CLASS, PROJECTOR_LOCK, REBUILD_LOCK, writeCheckpoint } from './projector.js';
 import { PROJECTIONS, REPORT_TABLES, tableSet, tablesOf, type ProjectionName, type ReportDatabase } from './read-model.js';
@@ -37,6 +37,7 @@ export async function withRebuildLock<T>(db: Kysely<any>, fn: () => Promise<T>):
 export interface RebuildOutcome {
   readonly projection: ProjectionName;
   readonly events: number;
+  /** From the start of the rebuild (one build for all the projections asked for) to this one's swap. */
   readonly ms: number;
   /** Streams caught up in the swap transaction (appended while the twin was built). */
   readonly caughtUp: number;
@@ -63,46 +64,50 @@ export async function catchUpReports(trx: Kysely<ReportDatabase>, suffix: string
   }
 }
 
-async function rebuildOne(db: Kysely<Database>, p: ProjectionName, onProgress: OnRebuildProgress): Promise<RebuildOutcome> {
-  const t0 = Date.now();
-  for (const table of tablesOf(p)) await createTwin(db, table, NEXT);
-  try {
-    if (p === 'reports') {
-      const rdb = db as unknown as Kysely<ReportDatabase>;
-      const built = await buildReports(rdb, NEXT, onProgress);
-      return await rdb.transaction().execute(async (trx) => {
-        await sql`set local lock_timeout = '30s'`.execute(trx);
-        // Waits for a running projector batch, and keeps the next one out until the swap commits.
-        await sql`select pg_advisory_xact_lock(${LOCK_CLASS}, ${PROJECTOR_LOCK})`.execute(trx);
-        const caught = await catchUpReports(trx, NEXT, built.position);
-        for (const table of REPORT_TABLES) await swapInTwin(trx, table, NEXT);
-        await writeCheckpoint(trx, caught.position, built.events + caught.events, 'set');
-        return { projection: p, events: built.events + caught.events, ms: Date.now() - t0, caughtUp: caught.events, position: caught.position };
-      });
-    }
-    const built = p === 'plans' ? { ...(await buildPlans(db, NEXT, onProgress)), orphans: [] } : await buildClaims(db, NEXT, 'plans', onProgress);
-    return await db.transaction().execute(async (trx) => {
+/** Swaps the built twins in, one projection per transaction (plans before claims: claims catch up under the plan rows). */
+async function swapIn(db: Kysely<Database>, p: ProjectionName, built: TwinBuild, t0: number): Promise<RebuildOutcome> {
+  const events = built.events[p] ?? 0;
+  if (p === 'reports') {
+    return (db as unknown as Kysely<ReportDatabase>).transaction().execute(async (trx) => {
       await sql`set local lock_timeout = '30s'`.execute(trx);
-      // Appends wait here (the activity retries them if this takes long), and go to the new table after.
-      await sql`lock table ${sql.table(p)} in access exclusive mode`.execute(trx);
-      const caughtUp = await catchUpInline(trx, p, NEXT, 'plans', built.xmin);
-      await swapInTwin(trx, p, NEXT);
-      return { projection: p, events: built.events, ms: Date.now() - t0, caughtUp, orphans: built.orphans };
+      // Waits for a running projector batch, and keeps the next one out until the swap commits.
+      await sql`select pg_advisory_xact_lock(${LOCK_CLASS}, ${PROJECTOR_LOCK})`.execute(trx);
+      const caught = await catchUpReports(trx, NEXT, built.position);
+      for (const table of REPORT_TABLES) await swapInTwin(trx, table, NEXT);
+      await writeCheckpoint(trx, caught.position, events + caught.events, 'set');
+      return { projection: p, events: events + caught.events, ms: Date.now() - t0, caughtUp: caught.events, position: caught.position };
     });
-  } finally {
-    for (const table of tablesOf(p)) await dropTwin(db, table, NEXT);
   }
+  return db.transaction().execute(async (trx) => {
+    await sql`set local lock_timeout = '30s'`.execute(trx);
+    // Appends wait here (the activity retries them if this takes long), and go to the new table after.
+    await sql`lock table ${sql.table(p)} in access exclusive mode`.execute(trx);
+    const caughtUp = await catchUpInline(trx, p, NEXT, 'plans', built.xmin);
+    await swapInTwin(trx, p, NEXT);
+    return { projection: p, events, ms: Date.now() - t0, caughtUp, ...(p === 'claims' ? { orphans: built.orphans } : {}) };
+  });
 }
 
-/** Rebuilds the named projections (all by default) in order: plans, claims (filed under plans), reports. */
+/**
+ * Rebuilds the named projections (all by default): one pass over the log builds every twin (plans, claims,
+ * reports), then each is swapped in, in that order.
+ */
 export async function rebuildProjections(
   db: Kysely<Database>,
   opts: { projections?: readonly ProjectionName[]; onProgress?: OnRebuildProgress } = {},
 ): Promise<RebuildOutcome[]> {
   const wanted = PROJECTIONS.filter((p) => (opts.projections ?? PROJECTIONS).includes(p));
   return withRebuildLock(db, async () => {
-    const out: RebuildOutcome[] = [];
-    for (const p of wanted) out.push(await rebuildOne(db, p, opts.onProgress ?? (() => undefined)));
-    return out;
+    const t0 = Date.now();
+    const tables = wanted.flatMap(tablesOf);
+    for (const table of tables) await createTwin(db, table, NEXT);
+    try {
+      const built = await buildTwins(db, wanted, NEXT, opts.onProgress);
+      const out: RebuildOutcome[] = [];
+      for (const p of wanted) out.push(await swapIn(db, p, built, t0));
+      return out;
+    } finally {
+      for (const table of tables) await dropTwin(db, table, NEXT);
+    }
   });
 }

@@ -528,7 +528,8 @@ async function main(cleanup: Cleanup): Promise<void> {
           progress(`  rebuild ${p.projection}: ${p.phase} ${p.done.toLocaleString('en-US')} / ${p.total.toLocaleString('en-US')} events`);
         },
       });
-      for (const r of rebuilt) row(`rebuild ${r.projection}`, 'events/s', r.events / (r.ms / 1000), null, { on: 'engine', op: '>=', value: 20_000 });
+      // One pass builds every projection; each is then swapped in (its time is to its swap).
+      for (const r of rebuilt) row(`rebuild ${r.projection}, swapped in after`, 's', r.ms / 1000, null, null);
       // The whole log replayed into every projection: the log's events over the rebuild's wall time.
       const allMs = performance.now() - rebuildT0;
       row('rebuild all, log events / total time', 'events/s', year.events / (allMs / 1000), null, { on: 'engine', op: '>=', value: 20_000 });
