@@ -18,11 +18,12 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { appendToStream, createDb, migrateToLatest, rebuildProjections, type Database, type NewEvent, type RebuildOutcome } from '@iap/db';
-import { semesterOf } from '@iap/domain';
+import { semesterOf, type DraftPlanData } from '@iap/domain';
 import { ensureDatabase, REPO_ROOT, startEmbeddedPostgres, startTemporalDevServer, waitForHttp } from '@iap/infra';
 import { freePort } from '@iap/infra/testing';
 import { planCommandUpdate, planWorkflowId } from '@iap/messages';
-import { signToken, type TokenSubject } from '@iap/runtime';
+import { loadDomainConfig, signToken, type TokenSubject } from '@iap/runtime';
+import { PlanGateway } from '@iap/api';
 import { workflowsPath, WORKFLOW_PRELOAD_MODULES } from '@iap/worker';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -30,7 +31,7 @@ import { sql, type Kysely } from 'kysely';
 import { pino } from 'pino';
 import { appendStreams, rng, syntheticPlan, type SyntheticPlanSpec, type SyntheticStage } from '../synthetic.js';
 import { closedLoop, countedLoop, HttpClient, inTurns, openLoop, quantile, rotating, slowest, type LoadResult } from './load.js';
-import { Cleanup, memoryOf, spawnNode, type Memory, type NodeChild } from './processes.js';
+import { Cleanup, cpuMeter, memoryOf, spawnNode, type Memory, type NodeChild } from './processes.js';
 
 // ---------------------------------------------------------------------------------------------- options
 
@@ -51,6 +52,9 @@ const USAGE = `node packages/testing/dist/bench/engine-bench.js [options]
   --worker-flags F     extra node flags for the worker process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc"
   --logs DIR           keep the worker's, the API's and bare Fastify's whole output in DIR/<name>.log
   --dir PATH           where the temporary stack folder goes (default: the OS temp folder; keep it on a real disk)
+  --temporal-dir PATH  where the Temporal dev server's SQLite file goes (default: in the stack folder, beside
+                       Postgres); e.g. /dev/shm keeps its fsyncs off the disk Postgres commits to, as a Temporal
+                       cluster of its own would
   --skip LIST          phases to leave out, comma-separated: rebuild, appends, reports (for quick runs of the others;
                        plan starts, command latency and memory always run)`;
 
@@ -67,6 +71,7 @@ const { values: args } = parseArgs({
     cache: { type: 'string', default: '1000' },
     heap: { type: 'string', default: '768' },
     dir: { type: 'string', default: tmpdir() },
+    'temporal-dir': { type: 'string' },
     'log-level': { type: 'string', default: 'warn' },
     logs: { type: 'string' },
     'worker-flags': { type: 'string' },
@@ -104,6 +109,7 @@ const OPT = {
   cache: num('cache', args.cache, 1_000),
   heap: num('heap', args.heap, 768),
   dir: args.dir ?? tmpdir(),
+  temporalDir: args['temporal-dir'] ?? null,
   logLevel: args['log-level'] ?? 'warn',
   logs: args.logs ?? null,
   workerFlags: args['worker-flags']?.split(/\s+/).filter(Boolean) ?? [],
@@ -473,7 +479,11 @@ async function main(cleanup: Cleanup): Promise<void> {
     const dir = await mkdtemp(path.join(OPT.dir, 'iap-engine-bench-'));
     cleanup.add('temporary folder', () => rm(dir, { recursive: true, force: true }));
     await chmod(dir, 0o755); // the postgres user (when run as root) must reach its data folder
-    progress(`starting Postgres (fsync on) and the Temporal dev server (file database) in ${dir}; bundling workflows`);
+    // The dev server's own file, apart when asked (its SQLite checkpoints' fsyncs then stall no Postgres commit).
+    const temporalDir = OPT.temporalDir ? await mkdtemp(path.join(OPT.temporalDir, 'iap-bench-temporal-')) : dir;
+    if (temporalDir !== dir) cleanup.add('temporal folder', () => rm(temporalDir, { recursive: true, force: true }));
+    const temporalDbFile = path.join(temporalDir, 'temporal.db');
+    progress(`starting Postgres (fsync on) in ${dir} and the Temporal dev server (file database ${temporalDbFile}); bundling workflows`);
     const quiet = { trace() {}, debug() {}, info() {}, log() {}, warn: (m: string) => logger.warn(m), error: (m: string) => logger.error(m) };
     const [pg, temporal, planBundle, noopBundle] = await Promise.all([
       startEmbeddedPostgres({ dir: path.join(dir, 'pg'), port: await freePort(), database: 'iap', logger }).then((pg) => {
@@ -481,7 +491,7 @@ async function main(cleanup: Cleanup): Promise<void> {
         cleanup.onForce(() => pg.kill());
         return pg;
       }),
-      startTemporalDevServer({ port: await freePort(), uiPort: null, dbFile: path.join(dir, 'temporal.db'), namespace: 'default', logger }).then((t) => {
+      startTemporalDevServer({ port: await freePort(), uiPort: null, dbFile: temporalDbFile, namespace: 'default', logger }).then((t) => {
         cleanup.add('temporal', () => t.stop());
         cleanup.onForce(() => t.process.kill('SIGKILL'));
         return t;
@@ -659,17 +669,44 @@ async function main(cleanup: Cleanup): Promise<void> {
       noopIds.push(workflowId);
       return true;
     };
-    progress(`plan starts: ${WARMUP_S} s warm-up each, then ${OPT.seconds} s each of POST /plans, of bare Update-with-Start and of Update-with-Start waiting for a local INSERT, in turns of ${TURN_S} s, ${OPT.clients} clients`);
+    // The same create sent straight to Temporal by the API's own gateway, from this process: what the HTTP hop adds.
+    const gateway = new PlanGateway({ client, taskQueue: PLAN_QUEUE, domainConfig: loadDomainConfig({ IAP_DOMAIN_CONFIG: DOMAIN_CONFIG }) });
+    const createDirect = async (): Promise<boolean> => {
+      const n = planNo++;
+      const s = SCHOOLS[n % SCHOOLS.length]!;
+      const planId = randomUUID();
+      const body = draftBody(n);
+      const updateId = `direct-create-${n}`;
+      await gateway.create(
+        planId,
+        { type: 'DraftPlan', data: { planId, ...body, schoolId: s.school, municipalityId: s.municipality, partner: { type: 'municipality', id: s.municipality }, previousPlanId: null } as DraftPlanData },
+        { actor: { id: `preparer-${SCHOOLS.indexOf(s)}`, role: 'preparer' }, schoolId: s.school, requestId: updateId, commandId: updateId, correlationId: updateId, causationId: null, expectedVersion: null },
+        updateId,
+      );
+      plans.push({ planId, school: s });
+      return true;
+    };
+    progress(`plan starts: ${WARMUP_S} s warm-up each, then ${OPT.seconds} s each of POST /plans, of the same create without the API, of bare Update-with-Start and of Update-with-Start waiting for a local INSERT, in turns of ${TURN_S} s, ${OPT.clients} clients`);
     await closedLoop(OPT.clients, WARMUP_S, createPlan);
+    await closedLoop(OPT.clients, WARMUP_S, createDirect);
     await closedLoop(OPT.clients, WARMUP_S, startNoop);
     await closedLoop(OPT.clients, WARMUP_S, startNoopWithInsert);
-    const { starts, noopStarts, insertStarts } = await inTurns(
-      OPT.seconds,
-      TURN_S,
-      { starts: createPlan, noopStarts: startNoop, insertStarts: startNoopWithInsert },
-      (op, secs) => closedLoop(OPT.clients, secs, op),
+    // Where the CPU goes per start, by process: the starts are bound by CPU (two cores for everything).
+    const startOps = { starts: createPlan, directStarts: createDirect, noopStarts: startNoop, insertStarts: startNoopWithInsert };
+    const opName = new Map(Object.entries(startOps).map(([k, v]) => [v as unknown, k]));
+    const cpu = cpuMeter((pid, comm) =>
+      pid === worker.pid ? 'worker' : pid === api.pid ? 'api' : pid === process.pid ? 'bench' : comm === 'postgres' ? 'postgres' : comm === 'temporal' ? 'temporal' : null,
+    );
+    const { starts, directStarts, noopStarts, insertStarts } = await inTurns(OPT.seconds, TURN_S, startOps, (op, secs) =>
+      cpu.during(opName.get(op)!, () => closedLoop(OPT.clients, secs, op)),
     );
     progress(`  ${starts.ok} plans created, ${noopStarts.ok} bare Update-with-Starts, ${insertStarts.ok} with a local INSERT`);
+    const cpuPerStart = (label: keyof typeof startOps, n: number) =>
+      Object.fromEntries([...cpu.of(label)].map(([g, s]) => [g, Number(((s * 1000) / Math.max(1, n)).toFixed(2))]));
+    const startCpu = { engine: cpuPerStart('starts', starts.ok), direct: cpuPerStart('directStarts', directStarts.ok), bare: cpuPerStart('noopStarts', noopStarts.ok), floor: cpuPerStart('insertStarts', insertStarts.ok) };
+    for (const [k, v] of Object.entries(startCpu)) {
+      progress(`  CPU ms per start, ${k}: ${Object.entries(v).map(([g, ms]) => `${g} ${ms}`).join(', ')}`);
+    }
     assertAlive();
     requireClean('POST /plans', starts);
     requireClean('Update-with-Start', noopStarts);
@@ -678,7 +715,9 @@ async function main(cleanup: Cleanup): Promise<void> {
     requireClean('Update-with-Start with a local INSERT', insertStarts);
     row('Update-with-Start + local INSERT (the floor)', '/s', insertStarts.rate, noopStarts.rate, null);
     row('plan starts vs the floor', '/s', starts.rate, insertStarts.rate, null);
-    details.planStarts = { engine: summary(starts), bareUpdateWithStart: summary(noopStarts), updateWithStartAndLocalInsert: summary(insertStarts) };
+    requireClean('plan Update-with-Start without the API', directStarts);
+    row('plan starts without the API', '/s', directStarts.rate, noopStarts.rate, null);
+    details.planStarts = { engine: summary(starts), bareUpdateWithStart: summary(noopStarts), updateWithStartAndLocalInsert: summary(insertStarts), withoutApi: summary(directStarts), cpuMsPerStart: startCpu };
 
     // ---- open plans up to N (they are all in draft: open workflows), then some walked to approval
     const missing = OPT.openPlans - plans.length;
@@ -865,14 +904,14 @@ async function main(cleanup: Cleanup): Promise<void> {
       loadAverage1m: { atStart: Number(loadBefore.toFixed(2)), atEnd: Number(loadavg()[0]!.toFixed(2)) },
       node: process.version,
       postgres: pgSettings,
-      temporal: 'CLI dev server, SQLite file (journal_mode=wal, synchronous=normal)',
+      temporal: `CLI dev server, SQLite file (journal_mode=wal, synchronous=normal) at ${temporalDbFile}`,
       git: gitDescription(),
     };
     const out = table();
     console.log(`\n${out}\n`);
     console.log(
       `${environment.cpus} × ${environment.cpuModel}, node ${environment.node}, Postgres ${pgSettings.server_version} (fsync ${pgSettings.fsync}, ` +
-        `synchronous_commit ${pgSettings.synchronous_commit}), git ${environment.git}; load average ${environment.loadAverage1m.atStart} at start, ` +
+        `synchronous_commit ${pgSettings.synchronous_commit}), Temporal's file ${temporalDir === dir ? 'beside it' : `in ${OPT.temporalDir}`}, git ${environment.git}; load average ${environment.loadAverage1m.atStart} at start, ` +
         `${environment.loadAverage1m.atEnd} at end; ${Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000)} s`,
     );
     const resultsDir = path.join(REPO_ROOT, 'bench', 'results');

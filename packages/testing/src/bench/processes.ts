@@ -2,7 +2,7 @@
 // /proc, and a cleanup list that runs once, in reverse order, on success, failure or Ctrl-C.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { REPO_ROOT } from '@iap/infra';
 import { stopLoads } from './load.js';
 
@@ -145,4 +145,49 @@ export class Cleanup {
     process.on('SIGINT', handler);
     process.on('SIGTERM', handler);
   }
+}
+
+/** CPU seconds (user + system) each named group of processes has used so far, from /proc/<pid>/stat (Linux). */
+export function cpuSeconds(groupOf: (pid: number, comm: string) => string | null): Map<string, number> {
+  const ticks = 100; // USER_HZ: 100 on every Linux that Node supports
+  const out = new Map<string, number>();
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // pid (comm) state ppid … utime stime cutime cstime: comm may hold spaces, so split after its closing
+    // parenthesis. Children's time counts once they have exited and been waited for (Postgres backends
+    // whose connection closed, under the postmaster).
+    const close = stat.lastIndexOf(')');
+    const comm = stat.slice(stat.indexOf('(') + 1, close);
+    const group = groupOf(pid, comm);
+    if (group === null) continue;
+    const f = stat.slice(close + 2).split(' ');
+    const used = (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / ticks;
+    out.set(group, (out.get(group) ?? 0) + used);
+  }
+  return out;
+}
+
+/** Adds up, per label, the CPU each group used while `fn` ran (the groups' processes must not exit meanwhile). */
+export function cpuMeter(groupOf: (pid: number, comm: string) => string | null) {
+  const totals = new Map<string, Map<string, number>>();
+  return {
+    async during<T>(label: string, fn: () => Promise<T>): Promise<T> {
+      const before = cpuSeconds(groupOf);
+      const result = await fn();
+      const after = cpuSeconds(groupOf);
+      const t = totals.get(label) ?? new Map<string, number>();
+      for (const [g, s] of after) t.set(g, (t.get(g) ?? 0) + s - (before.get(g) ?? 0));
+      totals.set(label, t);
+      return result;
+    },
+    /** CPU seconds per group while `label` ran. */
+    of: (label: string): ReadonlyMap<string, number> => totals.get(label) ?? new Map(),
+  };
 }
