@@ -182,6 +182,31 @@ describe('report projector', () => {
     expect((await checkProjections(database.db, { projections: ['plans', 'claims'] })).map((c) => [c.projection, c.ok])).toEqual([['plans', true], ['claims', true]]);
   });
 
+  it('a rebuild whose write fails swaps nothing in: every projection stays as it was, and no half-built table is left', async () => {
+    await appendStreams(database.db, syntheticPlan(spec('F-good', { stage: 'closed', paidClaimCents: 1_000 })));
+    await rebuildProjections(database.db);
+    const snapshot = async () => ({
+      plans: (await database.db.selectFrom('plans').select('learner_ref').execute()).map((r) => r.learner_ref).sort(),
+      reports: (await projectedPlans()).sort(),
+      twins: (await sql<{ name: string }>`select tablename as name from pg_tables where tablename like '%\_\_next'`.execute(database.db)).rows,
+    });
+    const before = await snapshot();
+    expect(before.plans).toContain('F-good');
+    // The twin copies the live table's checks: this one makes the plan rows' insert fail mid-build.
+    await sql`alter table plans add constraint test_refuses_f_bad check (learner_ref <> 'F-bad') not valid`.execute(database.db);
+    try {
+      await appendStreams(database.db, syntheticPlan(spec('F-bad', { stage: 'closed', paidClaimCents: 1_000 })));
+      await expect(rebuildProjections(database.db)).rejects.toThrow(/test_refuses_f_bad/);
+      expect(await snapshot()).toEqual(before);
+    } finally {
+      await sql`alter table plans drop constraint test_refuses_f_bad`.execute(database.db);
+    }
+    await rebuildProjections(database.db);
+    const after = await snapshot();
+    expect(after.plans).toEqual([...before.plans, 'F-bad'].sort());
+    expect(after.reports).toEqual([...before.reports, 'F-bad'].sort());
+  });
+
   it('refuses a second rebuild while one runs', async () => {
     await withRebuildLock(database.db, async () => {
       await expect(rebuildProjections(database.db, { projections: ['reports'] })).rejects.toBeInstanceOf(RebuildInProgressError);
