@@ -88,9 +88,11 @@ async function snapshotXmin(db: Db): Promise<string> {
   return rows[0]!.xmin;
 }
 
-async function countEvents(db: Db, belowXid: string | null): Promise<number> {
+/** Events below `belowXid`: all, or only those a pass over one kind of stream reads (see streams). */
+async function countEvents(db: Db, belowXid: string, kind: Kind | null = null): Promise<number> {
   const { rows } = await sql<{ n: string }>`
-    select count(*)::text as n from events ${belowXid === null ? sql`` : sql`where transaction_id < ${belowXid}::xid8`}`.execute(db);
+    select count(*)::text as n from events where transaction_id < ${belowXid}::xid8
+    ${kind === null ? sql`` : sql`and stream_id ${kind === 'claim' ? sql`like 'claim-%'` : sql`not like 'claim-%'`}`}`.execute(db);
   return Number(rows[0]?.n ?? 0);
 }
 
@@ -163,7 +165,9 @@ export async function buildTwins(
     select transaction_id::text as tx, global_position::text as pos from events where transaction_id < ${xmin}::xid8
     order by transaction_id desc, global_position desc limit 1`.execute(db);
   const position: LogPosition = head.rows[0] ? { transactionId: head.rows[0].tx, globalPosition: head.rows[0].pos } : LOG_ORIGIN;
-  const total = await countEvents(db, xmin);
+  const passes = { plan: want.has('plans') || want.has('reports'), claim: want.has('claims') || want.has('reports') };
+  // What the passes below will read, for the progress (reports read both: every event).
+  const total = await countEvents(db, xmin, passes.plan && passes.claim ? null : passes.plan ? 'plan' : 'claim');
   const label = wanted.join('+');
   let done = 0;
   const read = { plan: 0, claim: 0 };
@@ -174,7 +178,7 @@ export async function buildTwins(
   };
   const writer = writeBehind(WRITE_DEPTH);
 
-  if (want.has('plans') || want.has('reports')) {
+  if (passes.plan) {
     let batch: Folded<ExistingPlan>[] = [];
     // Each plan's first and last event: its row's creation time and its last change.
     let ends: [ProjectedEvent, ProjectedEvent][] = [];
@@ -205,7 +209,7 @@ export async function buildTwins(
   }
 
   const orphans: string[] = [];
-  if (want.has('claims') || want.has('reports')) {
+  if (passes.claim) {
     const plansTable = want.has('plans') ? `plans${suffix}` : 'plans';
     let batch: { events: ProjectedEvent[]; folded: Folded<ExistingClaim> }[] = [];
     const flush = async () => {
