@@ -59,6 +59,9 @@ export type { PlanWorkflowInput } from '@iap/messages';
 /** See planWorkflow: one timer per deadline, and no grace timer while the create's draft is recorded. */
 const TIMERS_WHEN_NEEDED_PATCH = 'timers-when-needed';
 
+/** How many taken-up commands (see adopt) a continued run carries, so their retries are still answered. */
+const MAX_CARRIED_ADOPTED = 100;
+
 const TERMINAL: ReadonlySet<PlanState['status']> = new Set(['closed', 'deleted', 'consent_refused', 'consent_expired']);
 
 function systemMeta(requestId: string | null = null): CommandMeta {
@@ -85,7 +88,9 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
   /** DraftPlan commands in their handler for a plan not drafted yet (the create's, from Update-with-Start). */
   let draftsInFlight = 0;
   /** Commands this run took up from the log (see adopt), by commandKey: their retry is answered with them. */
-  const adopted = new Map<string, { readonly actorId: string; readonly result: CommandResult }>();
+  const adopted = new Map<string, { readonly actorId: string; readonly result: CommandResult }>(
+    (input.carried?.adopted ?? []).map(({ key, ...answer }) => [key, answer]),
+  );
   /** The answer to a command this run took up, if `env` is that command again (same key, same actor). */
   const takenUp = (env: CommandEnvelope): CommandResult | undefined => {
     const key = commandKey(env.meta);
@@ -307,7 +312,14 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
       // Let running Updates finish so none is lost; later ones reach the next run.
       await condition(() => !lock.busy && allHandlersFinished());
       if (outcomes.length === 0) {
-        await continueAsNew<typeof planWorkflow>({ ...input, generation: PLAN_WORKFLOW_GENERATION, carried: { state, pendingOutcomes: [] } });
+        // Taken-up commands go along (the latest few: their retries come soon after the loss, if at all); the
+        // field stays out when there are none, so the input is what runs before it carried.
+        const carriedAdopted = [...adopted].slice(Math.max(0, adopted.size - MAX_CARRIED_ADOPTED)).map(([key, answer]) => ({ key, ...answer }));
+        await continueAsNew<typeof planWorkflow>({
+          ...input,
+          generation: PLAN_WORKFLOW_GENERATION,
+          carried: { state, pendingOutcomes: [], ...(carriedAdopted.length > 0 ? { adopted: carriedAdopted } : {}) },
+        });
       }
       continue;
     }

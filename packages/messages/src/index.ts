@@ -170,7 +170,15 @@ export interface PlanWorkflowInput {
   /** How long a closed plan's workflow stays to take a carry-over or late claim outcomes (default 30 days). */
   readonly closedGraceMs?: number;
   /** Set on continue-as-new: the state and unprocessed claim outcomes of the previous run. */
-  readonly carried?: { readonly state: PlanState; readonly pendingOutcomes: readonly ClaimOutcome[] };
+  readonly carried?: {
+    readonly state: PlanState;
+    readonly pendingOutcomes: readonly ClaimOutcome[];
+    /**
+     * Commands the previous run took up from the log after a lost workflow task, with their answers: a retry
+     * that reaches this run is answered with them. The most recent ones only; absent when there were none.
+     */
+    readonly adopted?: ReadonlyArray<{ readonly key: string; readonly actorId: string; readonly result: CommandResult }>;
+  };
   /**
    * The plan workflow's code generation the run was started by (PLAN_WORKFLOW_GENERATION). From 1 on, what
    * patches guard in older histories is simply on, without a marker in every new plan's history, and the

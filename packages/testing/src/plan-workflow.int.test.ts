@@ -3,8 +3,8 @@
 // event log agreeing with the workflow at the end.
 import { randomUUID } from 'node:crypto';
 import { appendPlanEvents, getPlanRow, readStream } from '@iap/db';
-import { decide, EVENT_SCHEMA_VERSIONS, evolve, type PlanCommand } from '@iap/domain';
-import { claimWorkflowId, planCommandUpdate, planWorkflowId, planWorkflowStart, SA } from '@iap/messages';
+import { decide, EVENT_SCHEMA_VERSIONS, evolve, type PlanCommand, type PlanState } from '@iap/domain';
+import { claimWorkflowId, planCommandUpdate, planWorkflowId, planWorkflowStart, SA, type CommandMeta } from '@iap/messages';
 import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordFixture } from './fixtures.js';
@@ -347,36 +347,9 @@ describe('plan workflow', () => {
     let at = before;
     const versions: number[][] = [];
     for (const l of lost) {
-      const occurredAt = new Date().toISOString();
-      const decided = decide(l.command, at, { now: occurredAt, actor: l.meta.actor, config: fastConfig() });
-      const folded = decided.reduce((s, e, i) => evolve(s, e, { occurredAt, version: at.version + i + 1 }), at);
-      const written = await appendPlanEvents(
-        stack.db,
-        p.planId,
-        at.version,
-        decided.map((e, i) => ({
-          eventId: `${p.planId}/${at.version + i + 1}`,
-          type: e.type,
-          schemaVersion: EVENT_SCHEMA_VERSIONS[e.type],
-          data: e.data,
-          occurredAt,
-          metadata: {
-            actorId: l.meta.actor.id,
-            actorRole: l.meta.actor.role,
-            schoolId: l.meta.schoolId,
-            requestId: l.meta.requestId,
-            commandId: l.meta.commandId,
-            correlationId: l.meta.requestId,
-            causationId: null,
-            workflowId: p.handle.workflowId,
-            runId,
-          },
-        })),
-        folded,
-      );
-      expect(written?.events).toHaveLength(decided.length);
-      versions.push(decided.map((_, i) => at.version + i + 1));
-      at = folded;
+      const written = await recordLostCommand(p, at, l, runId);
+      versions.push(written.versions);
+      at = written.after;
     }
 
     // The second comes back first, in a new request under its key: the first's events are taken up, the second
@@ -402,6 +375,32 @@ describe('plan workflow', () => {
     expect((await getPlanRow(stack.db, p.planId))?.version).toBe(s.version);
   });
 
+  it('answers the retry of a command taken up after a lost workflow task in a run continued as new since', async () => {
+    const p = await PlanDriver.start(stack, { continueAsNewAfterEvents: 40 });
+    await p.consentAndSubmit();
+    await p.approveAll();
+    const { runId } = await p.handle.describe();
+    const consultation = (id: string): PlanCommand => ({
+      type: 'LogConsultation',
+      data: { consultationId: id, measureId: 'm1', date: TODAY, providerType: 'teacher', subject: 'mathematics', minutes: 10, mode: 'in_person' },
+    });
+    const lost = { command: consultation('lost'), meta: { ...meta(PREPARER), commandId: `idem:${PREPARER.id}:lost` } };
+    const { versions } = await recordLostCommand(p, await p.state(), lost, runId);
+    // Another command takes the lost one up; more follow until the run continues as new.
+    for (let i = 1; (await p.handle.describe()).runId === runId; i++) {
+      if (i > 30) throw new Error('the run did not continue as new');
+      await p.send(PREPARER, consultation(`c${i}`));
+    }
+    // The lost command's retry reaches the new run: answered with its recorded events, nothing written again.
+    const retry = await p.handle.executeUpdate(planCommandUpdate, { args: [{ command: lost.command, meta: { ...meta(PREPARER), commandId: lost.meta.commandId } }] });
+    expect(retry.events.map((e) => e.version)).toEqual(versions);
+    const s = await p.state();
+    if (s.status === 'none') throw new Error('no plan');
+    expect(s.consultations.filter((c) => c.consultationId === 'lost')).toHaveLength(1);
+    const { logState, workflowState } = await p.expectLogMatchesWorkflow();
+    expect(logState).toEqual(workflowState);
+  });
+
   it('continues as new when its history grows, losing nothing', async () => {
     const p = await PlanDriver.start(stack, { continueAsNewAfterEvents: 40 });
     const firstRun = (await p.handle.describe()).runId;
@@ -422,3 +421,39 @@ describe('plan workflow', () => {
     expect(logState).toEqual(workflowState);
   });
 });
+
+/**
+ * What a worker that died after a local append's commit leaves: the command's events and the plan's row
+ * committed under `runId`, the workflow still at `at`. Returns the versions written and the state after them.
+ */
+async function recordLostCommand(p: PlanDriver, at: PlanState, l: { command: PlanCommand; meta: CommandMeta }, runId: string) {
+  const occurredAt = new Date().toISOString();
+  const decided = decide(l.command, at, { now: occurredAt, actor: l.meta.actor, config: fastConfig() });
+  const after = decided.reduce((s, e, i) => evolve(s, e, { occurredAt, version: at.version + i + 1 }), at);
+  const written = await appendPlanEvents(
+    stack.db,
+    p.planId,
+    at.version,
+    decided.map((e, i) => ({
+      eventId: `${p.planId}/${at.version + i + 1}`,
+      type: e.type,
+      schemaVersion: EVENT_SCHEMA_VERSIONS[e.type],
+      data: e.data,
+      occurredAt,
+      metadata: {
+        actorId: l.meta.actor.id,
+        actorRole: l.meta.actor.role,
+        schoolId: l.meta.schoolId,
+        requestId: l.meta.requestId,
+        commandId: l.meta.commandId,
+        correlationId: l.meta.requestId,
+        causationId: null,
+        workflowId: p.handle.workflowId,
+        runId,
+      },
+    })),
+    after,
+  );
+  expect(written?.events).toHaveLength(decided.length);
+  return { versions: decided.map((_, i) => at.version + i + 1), after };
+}
