@@ -59,34 +59,48 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   for (const [k, v] of Object.entries(opts.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${k}=${v}`);
 
   const log = opts.logger.child({ component: 'temporal' });
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const collect = (b: Buffer) => {
-    const s = b.toString();
-    output = (output + s).slice(-4000);
-    for (const line of s.split('\n')) if (line.trim()) log.debug(line.trim());
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-
   const address = `127.0.0.1:${opts.port}`;
-  const ready = (async () => {
-    const conn = await connectTemporal(address, 60_000);
-    try {
-      for (let i = 0; i < 240; i++) {
-        if (await pingTemporal(conn, opts.namespace)) return;
-        await new Promise((r) => setTimeout(r, 250));
+  /** One start; null when the server lost a race for a port it picked itself (retried). */
+  const attempt = async (): Promise<{ child: ChildProcess; exited: Promise<number | null> } | null> => {
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const collect = (b: Buffer) => {
+      const s = b.toString();
+      output = (output + s).slice(-4000);
+      for (const line of s.split('\n')) if (line.trim()) log.debug(line.trim());
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const ready = (async () => {
+      const conn = await connectTemporal(address, 60_000);
+      try {
+        for (let i = 0; i < 240; i++) {
+          if (await pingTemporal(conn, opts.namespace)) return;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+        throw new Error('the namespace did not become available');
+      } finally {
+        await conn.close();
       }
-      throw new Error('the namespace did not become available');
-    } finally {
-      await conn.close();
+    })();
+    const first = await Promise.race([ready.then(() => 'ready' as const), exited.then((code) => ({ code }))]);
+    if (first === 'ready') return { child, exited };
+    // The abandoned wait for this server ends on its own; its outcome no longer matters.
+    ready.catch(() => undefined);
+    // The CLI picks free ports for its HTTP API and metrics itself, and another process may take one before it
+    // binds (the ports this process picks at the same moment, for Postgres): that is worth another start.
+    const bind = /listen tcp 127\.0\.0\.1:(\d+): bind: address already in use/.exec(output);
+    if (bind && Number(bind[1]) !== opts.port) {
+      log.warn({ port: Number(bind[1]) }, 'temporal dev server lost a port it picked itself to another process; starting it again');
+      return null;
     }
-  })();
-  const first = await Promise.race([ready.then(() => 'ready' as const), exited.then((code) => ({ code }))]);
-  if (first !== 'ready') {
     throw new Error(`temporal dev server exited (code ${first.code}) before it was ready. Port ${opts.port} in use? Output:\n${output}`);
-  }
+  };
+  let started = await attempt();
+  for (let i = 0; !started && i < 3; i++) started = await attempt();
+  if (!started) throw new Error(`temporal dev server could not bind the ports it picked itself, four times in a row (its own port: ${opts.port})`);
+  const { child, exited } = started;
   log.info({ address, ui: opts.uiPort, dbFile: opts.dbFile }, 'temporal dev server ready');
 
   return {
