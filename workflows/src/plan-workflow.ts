@@ -10,6 +10,7 @@ import {
   commandKey,
   DEFAULT_DOMAIN_CONFIG,
   SYSTEM_ACTOR,
+  TERMINAL_STATUSES,
   decide,
   EVENT_SCHEMA_VERSIONS,
   evolve,
@@ -61,8 +62,6 @@ const TIMERS_WHEN_NEEDED_PATCH = 'timers-when-needed';
 
 /** How many taken-up commands (see adopt) a continued run carries, so their retries are still answered. */
 const MAX_CARRIED_ADOPTED = 100;
-
-const TERMINAL: ReadonlySet<PlanState['status']> = new Set(['closed', 'deleted', 'consent_refused', 'consent_expired']);
 
 function systemMeta(requestId: string | null = null): CommandMeta {
   return { actor: SYSTEM_ACTOR, schoolId: null, requestId, correlationId: requestId, causationId: null, expectedVersion: null };
@@ -294,7 +293,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
       await recordOutcome(outcome);
       continue;
     }
-    if (TERMINAL.has(state.status)) {
+    if (TERMINAL_STATUSES.has(state.status)) {
       // Nothing falls due for an ended plan.
       dropTimer();
       // A closed plan still takes a carry-over into next semester's plan and late claim outcomes (a

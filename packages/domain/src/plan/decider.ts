@@ -81,6 +81,12 @@ export const LIVE_STATUSES: readonly DeletableStatus[] = [
   'suspended',
 ];
 
+/**
+ * Statuses a plan does not leave: nothing falls due for it any more and its workflow ends (a closed plan after a
+ * grace in which it still takes a carry-over and late claim outcomes). The API answers 409 for other commands.
+ */
+export const TERMINAL_STATUSES: ReadonlySet<PlanState['status']> = new Set(['closed', 'deleted', 'consent_refused', 'consent_expired']);
+
 /** Statuses in which support already given can still be booked (a confirmation, a payment): every status from
  * approval on, including revision, suspension and the plan's end. Whether it was ever approved is checked apart. */
 const BOOKKEEPING_STATUSES = [

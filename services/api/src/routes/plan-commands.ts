@@ -8,6 +8,7 @@ import {
   APPROVER_OF,
   plannedVsDelivered,
   requiredRolesFor,
+  TERMINAL_STATUSES,
   type PlanCommandOf,
   type PlanCommandType,
   type PlanState,
@@ -273,9 +274,6 @@ export function whoMay(type: UserCommandType): string {
 }
 
 
-const TERMINAL = new Set(['closed', 'deleted', 'consent_refused', 'consent_expired']);
-
-
 
 const COMMAND_PROBLEMS = problemResponses(400, 401, 403, 404, 409, 412, 422, 503);
 
@@ -355,7 +353,7 @@ export const planCommandRoutes: FastifyPluginAsyncTypebox<PlanCommandRoutesOptio
           // commands). Only the row tells the two apart, and whether the caller may know.
           if (err instanceof HttpProblem && err.status === 404) {
             const row = await visiblePlanScope(actor, params.planId);
-            if (TERMINAL.has(row.status)) {
+            if (TERMINAL_STATUSES.has(row.status as PlanState['status'])) {
               throw new HttpProblem(409, 'plan.wrong_status', `the plan is ${row.status.replace(/_/g, ' ')} and takes no more commands`, {
                 code: 'plan.wrong_status',
               });
