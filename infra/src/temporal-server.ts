@@ -71,7 +71,8 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     };
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // 'close': after the child's output has been read to its end (its last line says why it stopped).
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
     const ready = (async () => {
       const conn = await connectTemporal(address, 60_000);
       try {
@@ -84,14 +85,18 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
         await conn.close();
       }
     })();
-    const first = await Promise.race([ready.then(() => 'ready' as const), exited.then((code) => ({ code }))]);
+    const first = await Promise.race([ready.then(() => 'ready' as const), exited.then((code) => ({ code }))]).catch((err: unknown) => {
+      // Started but never ready (the namespace did not come up): not left running behind the error.
+      child.kill('SIGKILL');
+      throw err;
+    });
     if (first === 'ready') return { child, exited };
     // The abandoned wait for this server ends on its own; its outcome no longer matters.
     ready.catch(() => undefined);
     // The CLI picks free ports for its HTTP API and metrics itself, and another process may take one before it
     // binds (the ports this process picks at the same moment, for Postgres): that is worth another start.
     const bind = /listen tcp 127\.0\.0\.1:(\d+): bind: address already in use/.exec(output);
-    if (bind && Number(bind[1]) !== opts.port) {
+    if (bind && Number(bind[1]) !== opts.port && Number(bind[1]) !== opts.uiPort) {
       log.warn({ port: Number(bind[1]) }, 'temporal dev server lost a port it picked itself to another process; starting it again');
       return null;
     }

@@ -114,11 +114,17 @@ const WRITE_DEPTH = 2;
 function writeBehind(depth: number) {
   const running = new Set<Promise<void>>();
   let failed: { error: unknown } | null = null;
+  const settle = async (): Promise<void> => {
+    await Promise.allSettled(running);
+  };
   return {
-    /** Starts `write` once fewer than `depth` run; throws the first failure of any write. */
+    /** Starts `write` once fewer than `depth` run; throws the first failure of any write, once none runs. */
     async push(write: () => Promise<void>): Promise<void> {
       while (running.size >= depth) await Promise.race(running);
-      if (failed) throw failed.error;
+      if (failed) {
+        await settle();
+        throw failed.error;
+      }
       const p: Promise<void> = write()
         .catch((error: unknown) => {
           failed ??= { error };
@@ -127,9 +133,11 @@ function writeBehind(depth: number) {
       running.add(p);
     },
     async drain(): Promise<void> {
-      await Promise.all(running);
+      await settle();
       if (failed) throw failed.error;
     },
+    /** Waits until no write runs (a build that fails must not leave one writing into twins being dropped). */
+    settle,
   };
 }
 
@@ -177,67 +185,72 @@ export async function buildTwins(
     onProgress({ projection: label, phase, done, total });
   };
   const writer = writeBehind(WRITE_DEPTH);
-
-  if (passes.plan) {
-    let batch: Folded<ExistingPlan>[] = [];
-    // Each plan's first and last event: its row's creation time and its last change.
-    let ends: [ProjectedEvent, ProjectedEvent][] = [];
-    const flush = async () => {
-      const plans = batch;
-      const edges = ends;
-      batch = [];
-      ends = [];
-      await writer.push(async () => {
-        if (plans.length === 0) return;
-        if (want.has('plans')) {
-          const rows = plans.map((p, i) => ({ plan_id: p.state.planId, created_at: edges[i]![0].occurredAt, ...planColumns(p.state, edges[i]![1]) }));
-          await db.insertInto(`plans${suffix}` as 'plans').values(rows).execute();
-        }
-        if (want.has('reports')) await writePlans(rdb, t, plans, { fresh: true });
-      });
-    };
-    for await (const events of streams(db, 'plan', xmin, tick('plan', 'plan streams'))) {
-      const f = fold<PlanState>(initialState(), events, planStep);
-      if (f.state.status === 'none') continue;
-      batch.push(f as Folded<ExistingPlan>);
-      ends.push([events[0]!, events.at(-1)!]);
-      if (batch.length >= FLUSH) await flush();
-    }
-    await flush();
-    // The claims below are filed under these rows.
-    await writer.drain();
-  }
-
   const orphans: string[] = [];
-  if (passes.claim) {
-    const plansTable = want.has('plans') ? `plans${suffix}` : 'plans';
-    let batch: { events: ProjectedEvent[]; folded: Folded<ExistingClaim> }[] = [];
-    const flush = async () => {
-      const claims = batch;
-      batch = [];
-      await writer.push(async () => {
-        if (claims.length === 0) return;
-        if (want.has('claims')) {
-          const ctx = await claimContexts(db, plansTable, claims.map((c) => planIdOfClaim(c.events)));
-          const rows = [];
-          for (const { events, folded } of claims) {
-            const c = ctx.get(planIdOfClaim(events));
-            if (!c) orphans.push(events[0]!.streamId);
-            else rows.push(newClaimRow(events[0]!.streamId, folded.state, c, events[0]!, events.at(-1)!));
+  try {
+    if (passes.plan) {
+      let batch: Folded<ExistingPlan>[] = [];
+      // Each plan's first and last event: its row's creation time and its last change.
+      let ends: [ProjectedEvent, ProjectedEvent][] = [];
+      const flush = async () => {
+        const plans = batch;
+        const edges = ends;
+        batch = [];
+        ends = [];
+        await writer.push(async () => {
+          if (plans.length === 0) return;
+          if (want.has('plans')) {
+            const rows = plans.map((p, i) => ({ plan_id: p.state.planId, created_at: edges[i]![0].occurredAt, ...planColumns(p.state, edges[i]![1]) }));
+            await db.insertInto(`plans${suffix}` as 'plans').values(rows).execute();
           }
-          if (rows.length > 0) await db.insertInto(`claims${suffix}` as 'claims').values(rows).execute();
-        }
-        if (want.has('reports')) await writeClaimStates(rdb, t, new Map(claims.map((c) => [c.events[0]!.streamId, c.folded])), { fresh: true });
-      });
-    };
-    for await (const events of streams(db, 'claim', xmin, tick('claim', 'claim streams'))) {
-      const f = fold<ReimbursementState>(initialReimbursementState(), events, claimStep);
-      if (f.state.status === 'none') continue;
-      batch.push({ events, folded: f as Folded<ExistingClaim> });
-      if (batch.length >= FLUSH) await flush();
+          if (want.has('reports')) await writePlans(rdb, t, plans, { fresh: true });
+        });
+      };
+      for await (const events of streams(db, 'plan', xmin, tick('plan', 'plan streams'))) {
+        const f = fold<PlanState>(initialState(), events, planStep);
+        if (f.state.status === 'none') continue;
+        batch.push(f as Folded<ExistingPlan>);
+        ends.push([events[0]!, events.at(-1)!]);
+        if (batch.length >= FLUSH) await flush();
+      }
+      await flush();
+      // The claims below are filed under these rows.
+      await writer.drain();
     }
-    await flush();
-    await writer.drain();
+
+    if (passes.claim) {
+      const plansTable = want.has('plans') ? `plans${suffix}` : 'plans';
+      let batch: { events: ProjectedEvent[]; folded: Folded<ExistingClaim> }[] = [];
+      const flush = async () => {
+        const claims = batch;
+        batch = [];
+        await writer.push(async () => {
+          if (claims.length === 0) return;
+          if (want.has('claims')) {
+            const ctx = await claimContexts(db, plansTable, claims.map((c) => planIdOfClaim(c.events)));
+            const rows = [];
+            for (const { events, folded } of claims) {
+              const c = ctx.get(planIdOfClaim(events));
+              if (!c) orphans.push(events[0]!.streamId);
+              else rows.push(newClaimRow(events[0]!.streamId, folded.state, c, events[0]!, events.at(-1)!));
+            }
+            if (rows.length > 0) await db.insertInto(`claims${suffix}` as 'claims').values(rows).execute();
+          }
+          if (want.has('reports')) await writeClaimStates(rdb, t, new Map(claims.map((c) => [c.events[0]!.streamId, c.folded])), { fresh: true });
+        });
+      };
+      for await (const events of streams(db, 'claim', xmin, tick('claim', 'claim streams'))) {
+        const f = fold<ReimbursementState>(initialReimbursementState(), events, claimStep);
+        if (f.state.status === 'none') continue;
+        batch.push({ events, folded: f as Folded<ExistingClaim> });
+        if (batch.length >= FLUSH) await flush();
+      }
+      await flush();
+      await writer.drain();
+    }
+  } catch (err) {
+    // No write may go on into twins the caller is about to drop (or a next rebuild to recreate).
+    await writer.settle();
+    throw err;
   }
 
   if (want.has('reports')) {
