@@ -22,7 +22,6 @@ import type { ReportDatabase, ReportTableName, ScopeColumns, TableSet } from './
 type Db = Kysely<ReportDatabase>;
 /** What the projections read of an event. */
 export type ProjectedEvent = Pick<RecordedEvent, 'streamId' | 'streamVersion' | 'type' | 'schemaVersion' | 'data' | 'occurredAt' | 'globalPosition'>;
-type Recorded = ProjectedEvent;
 
 /** A stream the report projector cannot continue: an event is missing or cannot be read. Never skipped. */
 export class ProjectionGapError extends Error {
@@ -44,8 +43,8 @@ function foldStream<S extends { version: number }>(
   streamId: string,
   from: Folded<S> | undefined,
   initial: S,
-  events: readonly Recorded[],
-  step: (s: S, e: Recorded) => S,
+  events: readonly ProjectedEvent[],
+  step: (s: S, e: ProjectedEvent) => S,
 ): Folded<S> | undefined {
   let state = from?.state ?? initial;
   let last = from?.lastGlobalPosition;
@@ -60,14 +59,14 @@ function foldStream<S extends { version: number }>(
   return last === undefined || last === from?.lastGlobalPosition ? undefined : { state, lastGlobalPosition: last };
 }
 
-export const planStep = (s: PlanState, e: Recorded): PlanState =>
+export const planStep = (s: PlanState, e: ProjectedEvent): PlanState =>
   evolve(s, upcastPlanEvent(e), { occurredAt: e.occurredAt, version: e.streamVersion });
 
-export const claimStep = (s: ReimbursementState, e: Recorded): ReimbursementState =>
+export const claimStep = (s: ReimbursementState, e: ProjectedEvent): ReimbursementState =>
   evolveReimbursement(s, { type: e.type, data: e.data } as ReimbursementEvent, { occurredAt: e.occurredAt, version: e.streamVersion });
 
-export function groupByStream(events: readonly Recorded[]): Map<string, Recorded[]> {
-  const by = new Map<string, Recorded[]>();
+export function groupByStream(events: readonly ProjectedEvent[]): Map<string, ProjectedEvent[]> {
+  const by = new Map<string, ProjectedEvent[]>();
   for (const e of events) {
     const list = by.get(e.streamId);
     if (list) list.push(e);
@@ -143,7 +142,7 @@ export async function refreshClaimRows(db: Db, t: TableSet, planIds: readonly st
 }
 
 /** Applies events (of any streams, in commit order) to the tables of `t`; events already applied are skipped. */
-export async function applyEvents(db: Db, t: TableSet, events: readonly Recorded[]): Promise<void> {
+export async function applyEvents(db: Db, t: TableSet, events: readonly ProjectedEvent[]): Promise<void> {
   const byStream = groupByStream(events);
   const planIds = [...byStream.keys()].filter((s) => streamKind(s) === 'plan');
   const claimIds = [...byStream.keys()].filter((s) => streamKind(s) === 'claim');

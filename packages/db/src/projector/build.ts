@@ -25,6 +25,9 @@ export type OnRebuildProgress = (p: RebuildProgress) => void;
 type Db = Kysely<any> | Transaction<any>;
 type Kind = 'plan' | 'claim';
 
+/** One kind of stream in SQL: claims are named `claim-…`, every other stream is read as a plan (see streamKind). */
+const ofKind = (kind: Kind) => (kind === 'claim' ? sql`stream_id like 'claim-%'` : sql`stream_id not like 'claim-%'`);
+
 interface StreamRow {
   stream_id: string;
   stream_version: number;
@@ -36,19 +39,17 @@ interface StreamRow {
 }
 
 /**
- * Every stream of a kind, whole, in stream-id order; with `belowXid`, only events of earlier transactions.
+ * Every stream of a kind, whole, in stream-id order, with only the events of transactions before `belowXid`.
  * Only what the folds read (no metadata or hashes to parse), the time already as `toISOString` writes it.
  * The next page is read while the caller folds the current one.
  */
-async function* streams(db: Db, kind: Kind, belowXid: string | null, onEvents: (n: number) => void, pageSize = 5_000): AsyncGenerator<ProjectedEvent[]> {
+async function* streams(db: Db, kind: Kind, belowXid: string, onEvents: (n: number) => void, pageSize = 5_000): AsyncGenerator<ProjectedEvent[]> {
   const page = (after: readonly [string, number]): Promise<QueryResult<StreamRow>> =>
     sql<StreamRow>`
       select stream_id, stream_version, event_type, schema_version, data, global_position::text as global_position,
         to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as occurred_at
       from events
-      where (stream_id, stream_version) > (${after[0]}, ${after[1]})
-        and stream_id ${kind === 'claim' ? sql`like 'claim-%'` : sql`not like 'claim-%'`}
-        ${belowXid === null ? sql`` : sql`and transaction_id < ${belowXid}::xid8`}
+      where (stream_id, stream_version) > (${after[0]}, ${after[1]}) and ${ofKind(kind)} and transaction_id < ${belowXid}::xid8
       order by stream_id, stream_version
       limit ${pageSize}`.execute(db);
   let current: ProjectedEvent[] = [];
@@ -92,7 +93,7 @@ async function snapshotXmin(db: Db): Promise<string> {
 async function countEvents(db: Db, belowXid: string, kind: Kind | null = null): Promise<number> {
   const { rows } = await sql<{ n: string }>`
     select count(*)::text as n from events where transaction_id < ${belowXid}::xid8
-    ${kind === null ? sql`` : sql`and stream_id ${kind === 'claim' ? sql`like 'claim-%'` : sql`not like 'claim-%'`}`}`.execute(db);
+    ${kind === null ? sql`` : sql`and ${ofKind(kind)}`}`.execute(db);
   return Number(rows[0]?.n ?? 0);
 }
 
@@ -198,10 +199,7 @@ export async function buildTwins(
         ends = [];
         await writer.push(async () => {
           if (plans.length === 0) return;
-          if (want.has('plans')) {
-            const rows = plans.map((p, i) => ({ plan_id: p.state.planId, created_at: edges[i]![0].occurredAt, ...planColumns(p.state, edges[i]![1]) }));
-            await db.insertInto(`plans${suffix}` as 'plans').values(rows).execute();
-          }
+          if (want.has('plans')) await insertPlanRows(db, `plans${suffix}`, plans.map((p, i) => planRow(p.state, edges[i]![0], edges[i]![1])));
           if (want.has('reports')) await writePlans(rdb, t, plans, { fresh: true });
         });
       };
@@ -225,16 +223,7 @@ export async function buildTwins(
         batch = [];
         await writer.push(async () => {
           if (claims.length === 0) return;
-          if (want.has('claims')) {
-            const ctx = await claimContexts(db, plansTable, claims.map((c) => planIdOfClaim(c.events)));
-            const rows = [];
-            for (const { events, folded } of claims) {
-              const c = ctx.get(planIdOfClaim(events));
-              if (!c) orphans.push(events[0]!.streamId);
-              else rows.push(newClaimRow(events[0]!.streamId, folded.state, c, events[0]!, events.at(-1)!));
-            }
-            if (rows.length > 0) await db.insertInto(`claims${suffix}` as 'claims').values(rows).execute();
-          }
+          if (want.has('claims')) orphans.push(...(await insertClaimRows(db, suffix, plansTable, claims.map((c) => ({ events: c.events, state: c.folded.state })))));
           if (want.has('reports')) await writeClaimStates(rdb, t, new Map(claims.map((c) => [c.events[0]!.streamId, c.folded])), { fresh: true });
         });
       };
@@ -266,14 +255,24 @@ export async function buildTwins(
   return { xmin, position, events, orphans };
 }
 
+/** A plan's row as projectPlan writes it: its folded state, created at its first event, changed at its last. */
+const planRow = (state: ExistingPlan, first: Pick<ProjectedEvent, 'occurredAt'>, last: Pick<ProjectedEvent, 'occurredAt' | 'globalPosition'>) => ({
+  plan_id: state.planId,
+  created_at: first.occurredAt,
+  ...planColumns(state, last),
+});
+
+async function insertPlanRows(db: Db, twin: string, rows: readonly ReturnType<typeof planRow>[]): Promise<void> {
+  if (rows.length > 0) await (db as Kysely<Database>).insertInto(twin as 'plans').values(rows).execute();
+}
+
 /** The rows projectPlan would write for these whole streams, in one statement. */
 async function insertPlanStreams(db: Db, twin: string, list: readonly RecordedEvent[][]): Promise<void> {
   const rows = list.flatMap((events) => {
     const state = foldRecorded(initialState(), events);
-    if (state.status === 'none') return [];
-    return [{ plan_id: events[0]!.streamId, created_at: events[0]!.occurredAt, ...planColumns(state, events.at(-1)!) }];
+    return state.status === 'none' ? [] : [planRow(state, events[0]!, events.at(-1)!)];
   });
-  if (rows.length > 0) await (db as Kysely<Database>).insertInto(twin as 'plans').values(rows).execute();
+  await insertPlanRows(db, twin, rows);
 }
 
 /** Where each claim belongs, from the plans table given (the live one, or the twin being built). */
@@ -287,20 +286,31 @@ async function claimContexts(db: Db, plansTable: string, planIds: readonly strin
 
 const planIdOfClaim = (events: readonly ProjectedEvent[]): string => (events[0]!.data as { planId: string }).planId;
 
-/** Projects whole claim streams into `claims<suffix>`; returns the stream ids whose plan was not found. */
-export async function projectClaimStreams(db: Db, suffix: string, plansTable: string, list: readonly RecordedEvent[][]): Promise<string[]> {
-  const ctx = await claimContexts(db, plansTable, list.map(planIdOfClaim));
+/**
+ * Writes folded claims into `claims<suffix>`, filed under their plan's row in `plansTable`, in one statement (the
+ * rows projectClaim would write); returns the stream ids whose plan was not found.
+ */
+async function insertClaimRows(
+  db: Db,
+  suffix: string,
+  plansTable: string,
+  claims: readonly { readonly events: readonly ProjectedEvent[]; readonly state: ReimbursementState }[],
+): Promise<string[]> {
+  const ctx = await claimContexts(db, plansTable, claims.map((c) => planIdOfClaim(c.events)));
   const orphans: string[] = [];
   const rows = [];
-  for (const events of list) {
+  for (const { events, state } of claims) {
     const c = ctx.get(planIdOfClaim(events));
-    const s = foldClaim(initialReimbursementState(), events);
     if (!c) orphans.push(events[0]!.streamId);
-    else if (s.status !== 'none') rows.push(newClaimRow(events[0]!.streamId, s, c, events[0]!, events.at(-1)!));
+    else if (state.status !== 'none') rows.push(newClaimRow(events[0]!.streamId, state, c, events[0]!, events.at(-1)!));
   }
-  // One statement per batch: the same rows projectClaim would write.
   if (rows.length > 0) await (db as Kysely<Database>).insertInto(`claims${suffix}` as 'claims').values(rows).execute();
   return orphans;
+}
+
+/** Projects whole claim streams into `claims<suffix>`; returns the stream ids whose plan was not found. */
+export async function projectClaimStreams(db: Db, suffix: string, plansTable: string, list: readonly RecordedEvent[][]): Promise<string[]> {
+  return insertClaimRows(db, suffix, plansTable, list.map((events) => ({ events, state: foldClaim(initialReimbursementState(), events) })));
 }
 
 /**
@@ -314,7 +324,7 @@ export async function catchUpInline(trx: Transaction<any>, table: 'plans' | 'cla
   const twin = `${table}${suffix}`;
   const { rows } = await sql<{ id: string }>`
     select distinct stream_id as id from events
-    where transaction_id >= ${xmin}::xid8 and stream_id ${table === 'claims' ? sql`like 'claim-%'` : sql`not like 'claim-%'`}`.execute(trx);
+    where transaction_id >= ${xmin}::xid8 and ${ofKind(table === 'claims' ? 'claim' : 'plan')}`.execute(trx);
   const ids = rows.map((r) => r.id).filter((id) => streamKind(id) === (table === 'plans' ? 'plan' : 'claim'));
   for (let i = 0; i < ids.length; i += 200) {
     const chunk = ids.slice(i, i + 200);

@@ -30,9 +30,10 @@ function progressReporter() {
       b.last = p;
       b.bar.update(p.done, p.total, p.phase);
     },
-    finish(projection: string) {
-      const b = bars.get(projection);
-      if (b) b.bar.done(b.last.done, b.last.total, 'built');
+    /** Closes every bar drawn since the last call (a rebuild draws one for all its projections, a check one each). */
+    finish() {
+      for (const b of bars.values()) b.bar.done(b.last.done, b.last.total, 'built');
+      bars.clear();
     },
   };
 }
@@ -51,7 +52,7 @@ export function register(program: Command): void {
         const t0 = Date.now();
         // One pass over the log builds them all; each is swapped in on its own.
         const out = await rebuildProjections(db, { projections: wanted, onProgress: progress.onProgress });
-        progress.finish(PROJECTIONS.filter((p) => wanted.includes(p)).join('+'));
+        progress.finish();
         if (!opts.json) {
           for (const o of out) {
             console.log(`${o.projection}: rebuilt from ${o.events} events, swapped in after ${o.ms} ms; ${o.caughtUp} caught up at the swap`);
@@ -80,7 +81,7 @@ export function register(program: Command): void {
         const out = [];
         for (const p of projections?.length ? projections : PROJECTIONS) {
           const [o] = await checkProjections(db, { projections: [p], onProgress: progress.onProgress });
-          progress.finish(p);
+          progress.finish();
           out.push(o!);
         }
         if (opts.json) console.log(JSON.stringify(out, null, 2));
