@@ -53,12 +53,17 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { appendDecided, commandMetaOf, decideOrRefuse as refuseDomainErrors, EventsToAdopt, Lock, refusal, staleVersion, type Decided } from './stream-writer.js';
+import { APPEND_LOCAL_PATCH } from './append.js';
 import { reimbursementWorkflow } from './reimbursement-workflow.js';
 
 export type { PlanWorkflowInput } from '@iap/messages';
 
 /** See planWorkflow: one timer per deadline, and no grace timer while the create's draft is recorded. */
 const TIMERS_WHEN_NEEDED_PATCH = 'timers-when-needed';
+/** Search attributes upserted only when they change, not after every command. */
+const SA_ON_CHANGE_PATCH = 'search-attributes-on-change';
+/** A closed plan's workflow stays a while for a carry-over and late claim outcomes. */
+const CLOSED_PLAN_GRACE_PATCH = 'closed-plan-grace';
 
 /** How many taken-up commands (see adopt) a continued run carries, so their retries are still answered. */
 const MAX_CARRIED_ADOPTED = 100;
@@ -77,13 +82,15 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
   // A run started by this code's generation has every patched behaviour below on, without a patch marker in
   // its history; older runs replay through their patches.
   const modern = (input.generation ?? 0) >= 1;
+  /** A patched behaviour: on in this generation without asking (no marker), else as the run's history says. */
+  const patchOn = (patch: string): boolean => modern || patched(patch);
   // The search attributes the start carried (the API sets them with the create) count as published.
   if (modern) published = publishedAtStart();
   // Timers only where something waits for time: one per deadline (not restarted by every command) and no
   // grace timer while the create's own DraftPlan is being recorded. Histories recorded before this replay
   // the old way (a timer restarted after each command, a grace timer in every new plan's first task).
-  const timersWhenNeeded = modern || patched(TIMERS_WHEN_NEEDED_PATCH);
-  const onChangeOnly = () => modern || patched('search-attributes-on-change');
+  const timersWhenNeeded = patchOn(TIMERS_WHEN_NEEDED_PATCH);
+  const onChangeOnly = () => patchOn(SA_ON_CHANGE_PATCH);
   /** DraftPlan commands in their handler for a plan not drafted yet (the create's, from Update-with-Start). */
   let draftsInFlight = 0;
   /** Commands this run took up from the log (see adopt), by commandKey: their retry is answered with them. */
@@ -143,7 +150,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
           EVENT_SCHEMA_VERSIONS,
           env.meta,
           (occurredAt) => ({ kind: 'plan', state: after(occurredAt) }),
-          { local: modern, adoptOwnRun: true },
+          { local: patchOn(APPEND_LOCAL_PATCH), adoptOwnRun: true },
         );
         return await fold(events, recorded, env.meta);
       } catch (err) {
@@ -177,12 +184,12 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
   async function adopt(events: EventsToAdopt['events']): Promise<void> {
     for (let i = 0; i < events.length; ) {
       const md = events[i]!.metadata;
+      const key = commandKey(md);
       let j = i + 1;
-      while (j < events.length && commandKey(events[j]!.metadata) === commandKey(md)) j++;
+      while (j < events.length && commandKey(events[j]!.metadata) === key) j++;
       const group = events.slice(i, j);
       const result = await fold(group.map((e) => upcastPlanEvent(e)), group, commandMetaOf(md));
       log.warn('events of a lost workflow task taken up', { planId: input.planId, requestId: md.requestId, version: result.version });
-      const key = commandKey(md);
       if (key !== null) adopted.set(key, { actorId: md.actorId, result });
       i = j;
     }
@@ -299,7 +306,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
       // A closed plan still takes a carry-over into next semester's plan and late claim outcomes (a
       // payment after the evaluation) for a while before its workflow ends. Histories recorded before
       // this existed end at once, so the patch keeps them replaying.
-      if (state.status !== 'closed' || !(modern || patched('closed-plan-grace'))) break;
+      if (state.status !== 'closed' || !patchOn(CLOSED_PLAN_GRACE_PATCH)) break;
       graceUntil ??= Date.now() + (input.closedGraceMs ?? 30 * 86_400_000);
       const version = state.version;
       const woke = await condition(() => state.version !== version || outcomes.length > 0, Math.max(1, graceUntil - Date.now()));

@@ -108,14 +108,15 @@ export async function appendDecided<E extends { type: string; data: unknown }>(
   /** The inline projection the events feed; a function gets the events' time (the plan folds its new state). */
   projection: ProjectionTarget | ((occurredAt: string) => ProjectionTarget),
   /**
-   * local: append as a local activity without asking the patch (a run whose generation has it on).
+   * local: append as a local activity or not, as the caller decided (the plan workflow, by its generation and
+   *   patches); absent, the append-local-activity patch decides.
    * adoptOwnRun: events the run recorded for another command come back as EventsToAdopt instead of a failure.
    */
   opts: { readonly local?: boolean; readonly adoptOwnRun?: boolean } = {},
 ): Promise<Decided<E>> {
   const occurredAt = new Date().toISOString();
   try {
-    const append = opts.local || patched(APPEND_LOCAL_PATCH) ? appendEventsLocally : appendEvents;
+    const append = (opts.local ?? patched(APPEND_LOCAL_PATCH)) ? appendEventsLocally : appendEvents;
     const recorded = await append({
       streamId,
       expectedVersion: version,

@@ -335,10 +335,6 @@ describe('plan workflow', () => {
     const { runId } = await p.handle.describe();
     // What a worker that died after local appends' commits leaves when their Updates do not come back in order:
     // two commands' events and the plan's row committed under this run, the workflow still behind them.
-    const consultation = (id: string): PlanCommand => ({
-      type: 'LogConsultation',
-      data: { consultationId: id, measureId: 'm1', date: TODAY, providerType: 'teacher', subject: 'mathematics', minutes: 45, mode: 'in_person' },
-    });
     // Sent under an Idempotency-Key, as the API sends them: the key's Update id is the command's id.
     const lost = [
       { command: consultation('lost-1'), meta: { ...meta(PREPARER), commandId: `idem:${PREPARER.id}:lost-1` } },
@@ -380,10 +376,6 @@ describe('plan workflow', () => {
     await p.consentAndSubmit();
     await p.approveAll();
     const { runId } = await p.handle.describe();
-    const consultation = (id: string): PlanCommand => ({
-      type: 'LogConsultation',
-      data: { consultationId: id, measureId: 'm1', date: TODAY, providerType: 'teacher', subject: 'mathematics', minutes: 10, mode: 'in_person' },
-    });
     const lost = { command: consultation('lost'), meta: { ...meta(PREPARER), commandId: `idem:${PREPARER.id}:lost` } };
     const { versions } = await recordLostCommand(p, await p.state(), lost, runId);
     // Another command takes the lost one up; more follow until the run continues as new.
@@ -420,6 +412,12 @@ describe('plan workflow', () => {
     const { logState, workflowState } = await p.expectLogMatchesWorkflow();
     expect(logState).toEqual(workflowState);
   });
+});
+
+/** A consultation logged on the plan's measure m1. */
+const consultation = (id: string): PlanCommand => ({
+  type: 'LogConsultation',
+  data: { consultationId: id, measureId: 'm1', date: TODAY, providerType: 'teacher', subject: 'mathematics', minutes: 45, mode: 'in_person' },
 });
 
 /**

@@ -680,30 +680,25 @@ async function main(cleanup: Cleanup): Promise<void> {
       await gateway.create(
         planId,
         { type: 'DraftPlan', data: { planId, ...body, schoolId: s.school, municipalityId: s.municipality, partner: { type: 'municipality', id: s.municipality }, previousPlanId: null } as DraftPlanData },
-        { actor: { id: `preparer-${SCHOOLS.indexOf(s)}`, role: 'preparer' }, schoolId: s.school, requestId: updateId, commandId: updateId, correlationId: updateId, causationId: null, expectedVersion: null },
+        { actor: { id: `preparer-${n % SCHOOLS.length}`, role: 'preparer' }, schoolId: s.school, requestId: updateId, commandId: updateId, correlationId: updateId, causationId: null, expectedVersion: null },
         updateId,
       );
       plans.push({ planId, school: s });
       return true;
     };
     progress(`plan starts: ${WARMUP_S} s warm-up each, then ${OPT.seconds} s each of POST /plans, of the same create without the API, of bare Update-with-Start and of Update-with-Start waiting for a local INSERT, in turns of ${TURN_S} s, ${OPT.clients} clients`);
-    await closedLoop(OPT.clients, WARMUP_S, createPlan);
-    await closedLoop(OPT.clients, WARMUP_S, createDirect);
-    await closedLoop(OPT.clients, WARMUP_S, startNoop);
-    await closedLoop(OPT.clients, WARMUP_S, startNoopWithInsert);
-    // Where the CPU goes per start, by process: the starts are bound by CPU (two cores for everything).
     const startOps = { starts: createPlan, directStarts: createDirect, noopStarts: startNoop, insertStarts: startNoopWithInsert };
-    const opName = new Map(Object.entries(startOps).map(([k, v]) => [v as unknown, k]));
+    for (const op of Object.values(startOps)) await closedLoop(OPT.clients, WARMUP_S, op);
+    // Where the CPU goes per start, by process: the starts are bound by CPU (two cores for everything).
     const cpu = cpuMeter((pid, comm) =>
       pid === worker.pid ? 'worker' : pid === api.pid ? 'api' : pid === process.pid ? 'bench' : comm === 'postgres' ? 'postgres' : comm === 'temporal' ? 'temporal' : null,
     );
-    const { starts, directStarts, noopStarts, insertStarts } = await inTurns(OPT.seconds, TURN_S, startOps, (op, secs) =>
-      cpu.during(opName.get(op)!, () => closedLoop(OPT.clients, secs, op)),
-    );
+    const startResults = await inTurns(OPT.seconds, TURN_S, startOps, (op, secs, name) => cpu.during(name, () => closedLoop(OPT.clients, secs, op)));
+    const { starts, directStarts, noopStarts, insertStarts } = startResults;
     progress(`  ${starts.ok} plans created, ${noopStarts.ok} bare Update-with-Starts, ${insertStarts.ok} with a local INSERT`);
-    const cpuPerStart = (label: keyof typeof startOps, n: number) =>
-      Object.fromEntries([...cpu.of(label)].map(([g, s]) => [g, Number(((s * 1000) / Math.max(1, n)).toFixed(2))]));
-    const startCpu = { engine: cpuPerStart('starts', starts.ok), direct: cpuPerStart('directStarts', directStarts.ok), bare: cpuPerStart('noopStarts', noopStarts.ok), floor: cpuPerStart('insertStarts', insertStarts.ok) };
+    const cpuPerStart = (name: keyof typeof startOps) =>
+      Object.fromEntries([...cpu.of(name)].map(([g, s]) => [g, Number(((s * 1000) / Math.max(1, startResults[name].ok)).toFixed(2))]));
+    const startCpu = { engine: cpuPerStart('starts'), direct: cpuPerStart('directStarts'), bare: cpuPerStart('noopStarts'), floor: cpuPerStart('insertStarts') };
     for (const [k, v] of Object.entries(startCpu)) {
       progress(`  CPU ms per start, ${k}: ${Object.entries(v).map(([g, ms]) => `${g} ${ms}`).join(', ')}`);
     }
@@ -792,11 +787,14 @@ async function main(cleanup: Cleanup): Promise<void> {
       `command latency at ${OPT.rate}/s: ${WARMUP_S} s warm-up each, then ${OPT.rateSeconds} s' worth each of consultations, of the same Update without the API, ` +
         `of bare Updates, and of Updates that wait for a no-op local activity and for a local INSERT, taken in rotation, request by request, at ${OPT.rate}/s in all`,
     );
-    await openLoop(OPT.rate, WARMUP_S, logConsultation);
-    await openLoop(OPT.rate, WARMUP_S, directConsultation);
-    await openLoop(OPT.rate, WARMUP_S, noopUpdate);
-    await openLoop(OPT.rate, WARMUP_S, laUpdate('nothing'));
-    await openLoop(OPT.rate, WARMUP_S, laUpdate('insert'));
+    const latencyOps = {
+      commands: logConsultation,
+      direct: directConsultation,
+      updates: noopUpdate,
+      withLocalActivity: laUpdate('nothing'),
+      withInsert: laUpdate('insert'),
+    };
+    for (const op of Object.values(latencyOps)) await openLoop(OPT.rate, WARMUP_S, op);
     // Start every kind from the same Postgres: the set-up's burst of plans vacuumed and flushed, so neither an
     // autovacuum of it nor a checkpoint owed for it lands in the measurement (each stalled commits for 100s of ms).
     await sql`vacuum analyze`.execute(db);
@@ -805,17 +803,11 @@ async function main(cleanup: Cleanup): Promise<void> {
     const latencyT0 = performance.now();
     const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     const metricsBefore = await scrapeHistograms(metricsUrl);
-    const taken = await rotating(OPT.rate, OPT.rateSeconds, {
-      commands: logConsultation,
-      direct: directConsultation,
-      updates: noopUpdate,
-      withLocalActivity: laUpdate('nothing'),
-      withInsert: laUpdate('insert'),
-    });
+    const taken = await rotating(OPT.rate, OPT.rateSeconds, latencyOps);
     const { commands, direct, updates, withLocalActivity, withInsert } = taken;
-    for (const [k, r] of Object.entries(taken)) {
-      progress(`  slowest ${k} (s into the phase: ms): ${slowest(r as LoadResult, latencyT0).map((x) => `${x.atS}: ${x.ms}`).join(', ')}`);
-    }
+    // Seconds into the phase and milliseconds: stalls that hit every kind at once are the machine's.
+    const slowestOf = Object.fromEntries(Object.entries(taken).map(([k, r]) => [k, slowest(r, latencyT0)]));
+    for (const [k, list] of Object.entries(slowestOf)) progress(`  slowest ${k} (s into the phase: ms): ${list.map((x) => `${x.atS}: ${x.ms}`).join(', ')}`);
     const workerMeans = histogramMeans(metricsBefore, await scrapeHistograms(metricsUrl));
     progress(`  the worker's own figures over the plan commands (mean ms): ${Object.entries(workerMeans).map(([k, v]) => `${k} ${v.mean} (${v.n})`).join(', ')}`);
     assertAlive();
@@ -848,8 +840,7 @@ async function main(cleanup: Cleanup): Promise<void> {
       bareUpdate: summary(updates),
       updateWithNoopLocalActivity: summary(withLocalActivity),
       updateWithLocalInsert: summary(withInsert),
-      // Seconds into the phase and milliseconds: stalls that hit every kind at once are the machine's.
-      slowest: Object.fromEntries(Object.entries(taken).map(([k, r]) => [k, slowest(r as LoadResult, latencyT0)])),
+      slowest: slowestOf,
       workflowTasks: tasks,
       workerMeansMs: workerMeans,
     };

@@ -109,12 +109,11 @@ class Tally {
  * `clients` loops, each running `op` again as soon as the previous one answered, until `seconds` have
  * passed; operations started before the end are waited for and counted.
  */
-export async function closedLoop(clients: number, seconds: number, op: Operation, onTick?: (done: number) => void): Promise<LoadResult> {
+export async function closedLoop(clients: number, seconds: number, op: Operation): Promise<LoadResult> {
   const tally = new Tally();
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   let next = 0;
-  const ticker = onTick ? setInterval(() => onTick(tally.ok), 5_000) : undefined;
   await Promise.all(
     Array.from({ length: clients }, async () => {
       while (performance.now() < end && !stopped) {
@@ -123,7 +122,6 @@ export async function closedLoop(clients: number, seconds: number, op: Operation
       }
     }),
   );
-  clearInterval(ticker);
   return tally.result((performance.now() - t0) / 1000);
 }
 
@@ -164,13 +162,13 @@ export async function inTurns<K extends string>(
   seconds: number,
   blockSeconds: number,
   ops: Record<K, Operation>,
-  loop: (op: Operation, seconds: number) => Promise<LoadResult>,
+  loop: (op: Operation, seconds: number, name: K) => Promise<LoadResult>,
 ): Promise<Record<K, LoadResult>> {
   const names = Object.keys(ops) as K[];
   const parts = new Map<K, LoadResult[]>(names.map((n) => [n, []]));
   for (let done = 0; done < seconds && !stopped; done += blockSeconds) {
     const block = Math.min(blockSeconds, seconds - done);
-    for (const name of names) parts.get(name)!.push(await loop(ops[name], block));
+    for (const name of names) parts.get(name)!.push(await loop(ops[name], block, name));
   }
   const merged = {} as Record<K, LoadResult>;
   for (const name of names) {

@@ -148,7 +148,7 @@ export class Cleanup {
 }
 
 /** CPU seconds (user + system) each named group of processes has used so far, from /proc/<pid>/stat (Linux). */
-export function cpuSeconds(groupOf: (pid: number, comm: string) => string | null): Map<string, number> {
+function cpuSeconds(groupOf: (pid: number, comm: string) => string | null): Map<string, number> {
   const ticks = 100; // USER_HZ: 100 on every Linux that Node supports
   const out = new Map<string, number>();
   for (const entry of readdirSync('/proc')) {
