@@ -3,6 +3,7 @@
 
 import {
   alreadyRecorded,
+  AppendIntegrityError,
   appendPlanEvents,
   appendToStream,
   applyClaimToBudget,
@@ -169,14 +170,18 @@ export function createActivities(deps: ActivityDeps) {
       if (err instanceof Error && err.name === 'ConcurrencyError') {
         // A stale attempt of this same activity (timed out, still running) may have committed the batch
         // after this attempt read the head: then the batch is recorded and this attempt succeeded too.
-        const recorded = await alreadyRecorded(db, input.streamId, input.events).catch(() => null);
+        // Recorded with other content is not this batch (refused below); a failed read is retried.
+        const recorded = await alreadyRecorded(db, input.streamId, input.events).catch((e: unknown) => {
+          if (e instanceof AppendIntegrityError) return null;
+          throw retryCheck(log, e);
+        });
         if (recorded) {
           log.info('events were recorded by another attempt of this activity: nothing written');
           return recorded.map(appended(true));
         }
       }
       if (err instanceof Error && (err.name === 'ConcurrencyError' || err.name === 'AppendIntegrityError')) {
-        const adopted = input.adoptOwnRun ? await ownRunsOthers(input, info.workflowExecution?.runId) : [];
+        const adopted = input.adoptOwnRun ? await ownRunsOthers(input, info.workflowExecution?.runId, log) : [];
         if (adopted.length > 0) {
           log.warn(
             { adopted: adopted.map((e) => ({ version: e.version, type: e.type, requestId: e.metadata.requestId, commandId: e.metadata.commandId ?? null })) },
@@ -192,13 +197,22 @@ export function createActivities(deps: ActivityDeps) {
     }
   }
 
+  /** A refused append whose cause could not be read (the database failed meanwhile): retried, never refused. */
+  function retryCheck(log: Logger, err: unknown): Error {
+    log.warn({ err }, 'append refused, but reading why failed; Temporal will retry');
+    return err instanceof Error ? err : new Error(String(err));
+  }
+
   /**
    * Events this run recorded after the expected version for other commands, up to this command's own (a lost
    * task may have recorded this one after them: once they are taken up, its append finds its own, a retry).
    */
-  async function ownRunsOthers(input: AppendEventsInput, runId: string | undefined): Promise<AdoptedEvents['adopted']> {
+  async function ownRunsOthers(input: AppendEventsInput, runId: string | undefined, log: Logger): Promise<AdoptedEvents['adopted']> {
     const ours = input.events[0]?.metadata;
-    const own = runId && ours ? await recordedByRunAfter(db, input.streamId, input.expectedVersion, runId).catch(() => null) : null;
+    // A failed read is not "nothing to take up": the refusal would be final, so Temporal retries instead.
+    const own = runId && ours ? await recordedByRunAfter(db, input.streamId, input.expectedVersion, runId).catch((e: unknown) => {
+      throw retryCheck(log, e);
+    }) : null;
     if (!own || !ours) return [];
     const mine = own.findIndex((e) => sameCommand(e.metadata, ours));
     return (mine === -1 ? own : own.slice(0, mine)).map((e) => ({ ...appended(true)(e), type: e.type, schemaVersion: e.schemaVersion, data: e.data, metadata: e.metadata }));

@@ -8,12 +8,15 @@ import { claimWorkflowId, planCommandUpdate, planWorkflowId, planWorkflowStart, 
 import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordFixture } from './fixtures.js';
+import { mentions, QueryFaults } from './query-faults.js';
 import { MUNI_A, startTestStack, type TestStack } from './stack.js';
 import { DIRECTOR, draftCommand, FINANCE, fastConfig, meta, MUNI, NATIONAL, PlanDriver, PREPARER, SEMESTER_NOW, setBudget, TODAY } from './workflow-driver.js';
 
 let stack: TestStack;
+/** Lost answers on the worker's database connection, where a test arms them. */
+const faults = new QueryFaults();
 beforeAll(async () => {
-  stack = await startTestStack();
+  stack = await startTestStack({ workerDb: (db) => db.withPlugin(faults) });
 });
 afterAll(async () => {
   await stack?.close();
@@ -369,6 +372,28 @@ describe('plan workflow', () => {
     expect(chainBreak).toBeNull();
     expect(logState).toEqual(workflowState);
     expect((await getPlanRow(stack.db, p.planId))?.version).toBe(s.version);
+  });
+
+  it('retries, rather than refuses, a command whose take-up check loses its database connection', async () => {
+    const p = await PlanDriver.start(stack);
+    await p.consentAndSubmit();
+    await p.approveAll();
+    const { runId } = await p.handle.describe();
+    const lost = { command: consultation('lost'), meta: { ...meta(PREPARER), commandId: `idem:${PREPARER.id}:lost` } };
+    const { versions, after } = await recordLostCommand(p, await p.state(), lost, runId);
+    // The next command's append meets the lost one's events; the read of what this run recorded after its
+    // version (recordedByRunAfter) loses its answer once. The append is retried and takes them up.
+    faults.failNext(mentions('events', 'stream_version', '>'));
+    const next = await p.send(PREPARER, consultation('c-next'));
+    expect(faults.delivered).toBe(1);
+    expect(next.version).toBe(after.version + 1);
+    const retry = await p.handle.executeUpdate(planCommandUpdate, { args: [{ command: lost.command, meta: { ...meta(PREPARER), commandId: lost.meta.commandId } }] });
+    expect(retry.events.map((e) => e.version)).toEqual(versions);
+    const s = await p.state();
+    if (s.status === 'none') throw new Error('no plan');
+    expect(s.consultations.map((c) => c.consultationId)).toEqual(['lost', 'c-next']);
+    const { logState, workflowState } = await p.expectLogMatchesWorkflow();
+    expect(logState).toEqual(workflowState);
   });
 
   it('answers the retry of a command taken up after a lost workflow task in a run continued as new since', async () => {

@@ -83,6 +83,8 @@ export interface TestStackOptions {
   readonly domainConfig?: DomainConfig;
   readonly continueAsNewAfterEvents?: number;
   readonly rateLimitPerMinute?: number;
+  /** The worker's database handle, from the app's (e.g. with a QueryFaults plugin). */
+  readonly workerDb?: (db: Kysely<Database>) => Kysely<Database>;
 }
 
 export async function startTestStack(opts: TestStackOptions = {}): Promise<TestStack> {
@@ -96,7 +98,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     connection: nativeConnection,
     namespace: 'default',
     taskQueue,
-    db: database.appDb,
+    db: opts.workerDb ? opts.workerDb(database.appDb) : database.appDb,
     logger,
     workflowBundlePath: required('IAP_TEST_WORKFLOW_BUNDLE'),
     afterCommit: opts.afterCommit,

@@ -1,0 +1,42 @@
+// Client-side faults for integration tests: the query runs on the real Postgres, and its answer is lost on the
+// way back, as when a connection drops mid-request. Installed on a Kysely instance with withPlugin.
+import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
+
+/** Which query a fault is for: the query's operation tree, as Kysely built it. */
+export type QueryMatch = (node: RootOperationNode) => boolean;
+
+/** Matches queries whose operation tree mentions every one of `parts` (e.g. a table, a column, an operator). */
+export const mentions =
+  (...parts: string[]): QueryMatch =>
+  (node) => {
+    const text = JSON.stringify(node);
+    return parts.every((p) => text.includes(JSON.stringify(p)));
+  };
+
+export class QueryFaults implements KyselyPlugin {
+  readonly #armed: Array<{ match: QueryMatch; left: number }> = [];
+  readonly #pending = new WeakMap<object, true>();
+  /** How many answers were lost so far. */
+  delivered = 0;
+
+  /** The next `times` queries that `match` lose their answer (the caller gets a connection error). */
+  failNext(match: QueryMatch, times = 1): void {
+    this.#armed.push({ match, left: times });
+  }
+
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    const fault = this.#armed.find((f) => f.left > 0 && f.match(args.node));
+    if (fault) {
+      fault.left--;
+      this.#pending.set(args.queryId, true);
+    }
+    return args.node;
+  }
+
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    if (!this.#pending.has(args.queryId)) return args.result;
+    this.#pending.delete(args.queryId);
+    this.delivered++;
+    throw new Error('Connection terminated unexpectedly (injected by QueryFaults)');
+  }
+}
