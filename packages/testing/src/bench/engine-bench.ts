@@ -32,6 +32,7 @@ import { pino } from 'pino';
 import { appendStreams, rng, syntheticPlan, type SyntheticPlanSpec, type SyntheticStage } from '../synthetic.js';
 import { closedLoop, countedLoop, HttpClient, inTurns, openLoop, quantile, rotating, slowest, type LoadResult } from './load.js';
 import { Cleanup, cpuMeter, memoryOf, spawnNode, type Memory, type NodeChild } from './processes.js';
+import { firstTask, replayCpu } from './replay-cpu.js';
 
 // ---------------------------------------------------------------------------------------------- options
 
@@ -47,6 +48,8 @@ const USAGE = `node packages/testing/dist/bench/engine-bench.js [options]
                        so it lasts S × 5 seconds
   --approved K         approved plans the latency phase logs consultations on (default 40)
   --cache N            the worker's IAP_MAX_CACHED_WORKFLOWS (default 1000)
+  --replays N          a recorded plan start and a floor start are each replayed 3 × N times in the bench's own
+                       process: the workflow code's CPU per start without server or disk (default 200)
   --heap MB            the worker's V8 old-space limit, as infra/up sets it (default 768)
   --log-level L        the worker's and the API's LOG_LEVEL (default warn)
   --worker-flags F     extra node flags for the worker process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc"
@@ -69,6 +72,7 @@ const { values: args } = parseArgs({
     'rate-seconds': { type: 'string', default: '30' },
     approved: { type: 'string', default: '40' },
     cache: { type: 'string', default: '1000' },
+    replays: { type: 'string', default: '200' },
     heap: { type: 'string', default: '768' },
     dir: { type: 'string', default: tmpdir() },
     'temporal-dir': { type: 'string' },
@@ -107,6 +111,7 @@ const OPT = {
   rateSeconds: num('rate-seconds', args['rate-seconds'], 30),
   approved: num('approved', args.approved, 40),
   cache: num('cache', args.cache, 1_000),
+  replays: num('replays', args.replays, 200),
   heap: num('heap', args.heap, 768),
   dir: args.dir ?? tmpdir(),
   temporalDir: args['temporal-dir'] ?? null,
@@ -660,8 +665,10 @@ async function main(cleanup: Cleanup): Promise<void> {
       return true;
     };
     // The floor for starts: Update-with-Start whose Update waits for one fsync'd INSERT (a local activity).
+    let floorWorkflowId: string | null = null;
     const startNoopWithInsert = async (): Promise<boolean> => {
       const workflowId = `noop-${noopNo++}`;
+      floorWorkflowId ??= workflowId;
       await client.workflow.executeUpdateWithStart(LOCAL_ACTIVITY_UPDATE, {
         args: ['insert'],
         startWorkflowOperation: new WithStartWorkflowOperation('noopWorkflow', { workflowId, taskQueue: NOOP_QUEUE, workflowIdConflictPolicy: 'USE_EXISTING' }),
@@ -713,6 +720,23 @@ async function main(cleanup: Cleanup): Promise<void> {
     requireClean('plan Update-with-Start without the API', directStarts);
     row('plan starts without the API', '/s', directStarts.rate, noopStarts.rate, null);
     details.planStarts = { engine: summary(starts), bareUpdateWithStart: summary(noopStarts), updateWithStartAndLocalInsert: summary(insertStarts), withoutApi: summary(directStarts), cpuMsPerStart: startCpu };
+
+    // The workflow code's share of a start, apart from the server and the disk: one recorded start of each
+    // (the plan's, the floor's) replayed in this process.
+    if (floorWorkflowId !== null) {
+      progress(`replaying a recorded start of each ${3 * OPT.replays} times (the workflow code's CPU alone, no server or disk)`);
+      const historyOf = async (workflowId: string) => firstTask(await client.workflow.getHandle(workflowId).fetchHistory());
+      const replayed = await replayCpu(
+        {
+          plan: { code: planBundle.code, history: await historyOf(planWorkflowId(plans[0]!.planId)) },
+          floor: { code: noopBundle.code, history: await historyOf(floorWorkflowId) },
+        },
+        { rounds: 3, perRound: OPT.replays },
+      );
+      progress(`  CPU ms per replayed start: plan ${replayed.plan.cpuMs.toFixed(2)} (${replayed.plan.promises} promises), floor ${replayed.floor.cpuMs.toFixed(2)} (${replayed.floor.promises} promises)`);
+      row('workflow CPU per start, replayed', 'ms', replayed.plan.cpuMs, replayed.floor.cpuMs, null);
+      details.replayedStart = replayed;
+    }
 
     // ---- open plans up to N (they are all in draft: open workflows), then some walked to approval
     const missing = OPT.openPlans - plans.length;
