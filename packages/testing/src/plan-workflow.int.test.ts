@@ -6,7 +6,7 @@ import { appendPlanEvents, getPlanRow, readStream } from '@iap/db';
 import { decide, EVENT_SCHEMA_VERSIONS, evolve, type PlanCommand, type PlanState } from '@iap/domain';
 import { claimWorkflowId, planCommandUpdate, planWorkflowId, planWorkflowStart, SA, type CommandMeta } from '@iap/messages';
 import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { recordFixture } from './fixtures.js';
 import { mentions, QueryFaults } from './query-faults.js';
 import { MUNI_A, startTestStack, type TestStack } from './stack.js';
@@ -18,6 +18,7 @@ const faults = new QueryFaults();
 beforeAll(async () => {
   stack = await startTestStack({ workerDb: (db) => db.withPlugin(faults) });
 });
+afterEach(() => faults.clear());
 afterAll(async () => {
   await stack?.close();
 });
@@ -383,7 +384,7 @@ describe('plan workflow', () => {
     const { versions, after } = await recordLostCommand(p, await p.state(), lost, runId);
     // The next command's append meets the lost one's events; the read of what this run recorded after its
     // version (recordedByRunAfter) loses its answer once. The append is retried and takes them up.
-    faults.failNext(mentions('events', 'stream_version', '>'));
+    faults.failNext(mentions('events', 'stream_version', '>', p.planId));
     const next = await p.send(PREPARER, consultation('c-next'));
     expect(faults.delivered).toBe(1);
     expect(next.version).toBe(after.version + 1);

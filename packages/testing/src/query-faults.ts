@@ -19,7 +19,16 @@ export class QueryFaults implements KyselyPlugin {
   /** How many answers were lost so far. */
   delivered = 0;
 
-  /** The next `times` queries that `match` lose their answer (the caller gets a connection error). */
+  /** Disarms every fault not delivered yet. */
+  clear(): void {
+    this.#armed.length = 0;
+  }
+
+  /**
+   * The next `times` queries that `match` lose their answer (the caller gets a connection error). A subquery
+   * is offered too (Kysely transforms it on its own) and would take the fault without a result: match the
+   * statement, not a part of it.
+   */
   failNext(match: QueryMatch, times = 1): void {
     this.#armed.push({ match, left: times });
   }
