@@ -102,8 +102,8 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     }
     throw new Error(`temporal dev server exited (code ${first.code}) before it was ready. Port ${opts.port} in use? Output:\n${output}`);
   };
-  let started = await attempt();
-  for (let i = 0; !started && i < 3; i++) started = await attempt();
+  let started: Awaited<ReturnType<typeof attempt>> = null;
+  for (let i = 0; !started && i < 4; i++) started = await attempt();
   if (!started) throw new Error(`temporal dev server could not bind the ports it picked itself, four times in a row (its own port: ${opts.port})`);
   const { child, exited } = started;
   log.info({ address, ui: opts.uiPort, dbFile: opts.dbFile }, 'temporal dev server ready');

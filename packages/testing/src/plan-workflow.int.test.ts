@@ -341,8 +341,8 @@ describe('plan workflow', () => {
     // two commands' events and the plan's row committed under this run, the workflow still behind them.
     // Sent under an Idempotency-Key, as the API sends them: the key's Update id is the command's id.
     const lost = [
-      { command: consultation('lost-1'), meta: { ...meta(PREPARER), commandId: `idem:${PREPARER.id}:lost-1` } },
-      { command: consultation('lost-2'), meta: { ...meta(PREPARER), commandId: `idem:${PREPARER.id}:lost-2` } },
+      lostConsultation('lost-1'),
+      lostConsultation('lost-2'),
     ];
     let at = before;
     const versions: number[][] = [];
@@ -355,12 +355,12 @@ describe('plan workflow', () => {
     // The second comes back first, in a new request under its key: the first's events are taken up, the second
     // finds its own, and is answered with them. Then the first's retry is answered with its own; nothing is
     // written twice. Another actor reusing a key is not answered with them (its own command is judged).
-    const second = await p.handle.executeUpdate(planCommandUpdate, { args: [{ command: lost[1]!.command, meta: { ...meta(PREPARER), commandId: lost[1]!.meta.commandId } }] });
+    const second = await retryOf(p, lost[1]!);
     expect(second.events.map((e) => e.version)).toEqual(versions[1]);
-    const first = await p.handle.executeUpdate(planCommandUpdate, { args: [{ command: lost[0]!.command, meta: { ...meta(PREPARER), commandId: lost[0]!.meta.commandId } }] });
+    const first = await retryOf(p, lost[0]!);
     expect(first.events.map((e) => e.version)).toEqual(versions[0]);
     expect(
-      await refusalOf(p.handle.executeUpdate(planCommandUpdate, { args: [{ command: lost[0]!.command, meta: { ...meta(DIRECTOR), commandId: lost[0]!.meta.commandId } }] })),
+      await refusalOf(retryOf(p, lost[0]!, DIRECTOR)),
     ).toMatchObject({ code: 'plan.duplicate_consultation' });
 
     // A new command goes on from there.
@@ -380,7 +380,7 @@ describe('plan workflow', () => {
     await p.consentAndSubmit();
     await p.approveAll();
     const { runId } = await p.handle.describe();
-    const lost = { command: consultation('lost'), meta: { ...meta(PREPARER), commandId: `idem:${PREPARER.id}:lost` } };
+    const lost = lostConsultation('lost');
     const { versions, after } = await recordLostCommand(p, await p.state(), lost, runId);
     // The next command's append meets the lost one's events; the read of what this run recorded after its
     // version (recordedByRunAfter) loses its answer once. The append is retried and takes them up.
@@ -388,7 +388,7 @@ describe('plan workflow', () => {
     const next = await p.send(PREPARER, consultation('c-next'));
     expect(faults.delivered).toBe(1);
     expect(next.version).toBe(after.version + 1);
-    const retry = await p.handle.executeUpdate(planCommandUpdate, { args: [{ command: lost.command, meta: { ...meta(PREPARER), commandId: lost.meta.commandId } }] });
+    const retry = await retryOf(p, lost);
     expect(retry.events.map((e) => e.version)).toEqual(versions);
     const s = await p.state();
     if (s.status === 'none') throw new Error('no plan');
@@ -402,7 +402,7 @@ describe('plan workflow', () => {
     await p.consentAndSubmit();
     await p.approveAll();
     const { runId } = await p.handle.describe();
-    const lost = { command: consultation('lost'), meta: { ...meta(PREPARER), commandId: `idem:${PREPARER.id}:lost` } };
+    const lost = lostConsultation('lost');
     const { versions } = await recordLostCommand(p, await p.state(), lost, runId);
     // Another command takes the lost one up; more follow until the run continues as new.
     for (let i = 1; (await p.handle.describe()).runId === runId; i++) {
@@ -410,7 +410,7 @@ describe('plan workflow', () => {
       await p.send(PREPARER, consultation(`c${i}`));
     }
     // The lost command's retry reaches the new run: answered with its recorded events, nothing written again.
-    const retry = await p.handle.executeUpdate(planCommandUpdate, { args: [{ command: lost.command, meta: { ...meta(PREPARER), commandId: lost.meta.commandId } }] });
+    const retry = await retryOf(p, lost);
     expect(retry.events.map((e) => e.version)).toEqual(versions);
     const s = await p.state();
     if (s.status === 'none') throw new Error('no plan');
@@ -445,6 +445,16 @@ const consultation = (id: string): PlanCommand => ({
   type: 'LogConsultation',
   data: { consultationId: id, measureId: 'm1', date: TODAY, providerType: 'teacher', subject: 'mathematics', minutes: 45, mode: 'in_person' },
 });
+
+/** A consultation sent under an Idempotency-Key, as the API sends it: the key's Update id is the command's id. */
+const lostConsultation = (id: string): { command: PlanCommand; meta: CommandMeta } => ({
+  command: consultation(id),
+  meta: { ...meta(PREPARER), commandId: `idem:${PREPARER.id}:${id}` },
+});
+
+/** The same command again, in a new request under the same key (by `who`: the key's owner unless told). */
+const retryOf = (p: PlanDriver, l: { command: PlanCommand; meta: CommandMeta }, who = PREPARER) =>
+  p.handle.executeUpdate(planCommandUpdate, { args: [{ command: l.command, meta: { ...meta(who), commandId: l.meta.commandId } }] });
 
 /**
  * What a worker that died after a local append's commit leaves: the command's events and the plan's row

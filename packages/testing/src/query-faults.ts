@@ -14,8 +14,9 @@ export const mentions =
   };
 
 export class QueryFaults implements KyselyPlugin {
-  readonly #armed: Array<{ match: QueryMatch; left: number }> = [];
-  readonly #pending = new WeakMap<object, true>();
+  readonly #armed: QueryMatch[] = [];
+  /** Queries (by Kysely's query id) whose answer is to be lost. */
+  readonly #pending = new WeakSet<object>();
   /** How many answers were lost so far. */
   delivered = 0;
 
@@ -25,19 +26,19 @@ export class QueryFaults implements KyselyPlugin {
   }
 
   /**
-   * The next `times` queries that `match` lose their answer (the caller gets a connection error). A subquery
+   * The next query that `match`es loses its answer (the caller gets a connection error). A subquery
    * is offered too (Kysely transforms it on its own) and would take the fault without a result: match the
    * statement, not a part of it.
    */
-  failNext(match: QueryMatch, times = 1): void {
-    this.#armed.push({ match, left: times });
+  failNext(match: QueryMatch): void {
+    this.#armed.push(match);
   }
 
   transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    const fault = this.#armed.find((f) => f.left > 0 && f.match(args.node));
-    if (fault) {
-      fault.left--;
-      this.#pending.set(args.queryId, true);
+    const i = this.#armed.findIndex((match) => match(args.node));
+    if (i !== -1) {
+      this.#armed.splice(i, 1);
+      this.#pending.add(args.queryId);
     }
     return args.node;
   }

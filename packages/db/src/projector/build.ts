@@ -25,7 +25,10 @@ export type OnRebuildProgress = (p: RebuildProgress) => void;
 type Db = Kysely<any> | Transaction<any>;
 type Kind = 'plan' | 'claim';
 
-/** One kind of stream in SQL: claims are named `claim-…`, every other stream is read as a plan (see streamKind). */
+/**
+ * One kind of stream in SQL, loosely: claims are named `claim-…`, and plans are among the other streams (budgets are
+ * too). The readers keep only the streams that streamKind says are of the kind.
+ */
 const ofKind = (kind: Kind) => (kind === 'claim' ? sql`stream_id like 'claim-%'` : sql`stream_id not like 'claim-%'`);
 
 interface StreamRow {
