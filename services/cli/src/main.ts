@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// iap: the operator's command line. Later issues add simulate, rebuild, verify, replay and bench.
+// iap: the operator's command line: migrations, status, tokens, projections, the simulator and the audit tools.
 
 import { Command, InvalidArgumentError } from 'commander';
 import { createDb, migrateToLatest, pendingMigrations, pingDb } from '@iap/db';

@@ -149,10 +149,11 @@ describe('consent', () => {
   });
 
   it('accepts a signed application handed in before any request', () => {
-    planSpec
+    const out = planSpec
       .given([sampleDrafted()])
-      .when({ type: 'GrantConsent', data: { givenBy: 'legal_representative', signedOn: '2025-09-15', documentRef: 'a' } }, ctxAs('preparer'))
-      .events();
+      .when({ type: 'GrantConsent', data: { givenBy: 'legal_representative', signedOn: '2025-09-15', documentRef: 'a' } }, ctxAs('preparer'));
+    out.thenEvents([{ type: 'ConsentGranted', data: { givenBy: 'legal_representative', learnerAge: null, signedOn: '2025-09-15', documentRef: 'a' } }]);
+    expect(out.thenState()).toMatchObject({ status: 'draft', consent: { givenBy: 'legal_representative', signedOn: '2025-09-15', documentRef: 'a' } });
   });
 
   it('lets a learner of 18 consent for themselves, recording the age', () => {

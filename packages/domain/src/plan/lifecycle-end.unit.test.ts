@@ -128,7 +128,11 @@ describe('EndSemester', () => {
 
   it('follows configured semester dates', () => {
     const config = { ...DEFAULT_DOMAIN_CONFIG, semesterOverrides: { '2025/26-1': { from: '2025-09-01', to: '2025-12-19' } } };
-    planSpec.given(implementingHistory()).when(end, ctxAs('system', '2025-12-20T00:00:00.000Z', config)).events();
+    // By default the semester runs to 31 December: the 20th is too early.
+    planSpec.given(implementingHistory()).when(end, ctxAs('system', '2025-12-20T00:00:00.000Z')).thenThrows('plan.timer_not_due');
+    const out = planSpec.given(implementingHistory()).when(end, ctxAs('system', '2025-12-20T00:00:00.000Z', config));
+    out.thenEvents([{ type: 'SemesterEnded', data: { evaluationDueAt: '2026-01-03T00:00:00.000Z' } }]);
+    expect(out.thenState()).toMatchObject({ status: 'awaiting_evaluation' });
   });
 });
 
