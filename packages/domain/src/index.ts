@@ -21,3 +21,4 @@ export * from './testing/spec.js';
 export * from './testing/plan-fixtures.js';
 export * from './plan/deadlines.js';
 export * from './budget/index.js';
+export * from './learner.js';
