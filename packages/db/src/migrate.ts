@@ -13,6 +13,7 @@ import * as m0006 from './migrations/2026_11_23_0006_learner_identity.js';
 import * as m0300 from './migrations/2026_11_23_0300_append_function.js';
 import * as m0310 from './migrations/2026_11_23_0310_append_plan_function.js';
 import * as m0320 from './migrations/2026_11_23_0320_append_function_stops.js';
+import * as m1207 from './migrations/2026_12_07_0001_learner_register.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_event_log': m0001,
@@ -26,6 +27,7 @@ export const migrations: Record<string, Migration> = {
   '2026_11_23_0300_append_function': m0300,
   '2026_11_23_0310_append_plan_function': m0310,
   '2026_11_23_0320_append_function_stops': m0320,
+  '2026_12_07_0001_learner_register': m1207,
 };
 
 export class MigrationError extends Error {

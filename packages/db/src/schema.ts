@@ -92,22 +92,53 @@ export interface BudgetsTable {
   updated_at: ColumnType<Date, string, string>;
 }
 
-export interface LearnerKeysTable {
+export interface LearnersTable {
+  learner_id: string;
+  school_id: string;
   learner_ref: string;
+  registered_at: ColumnType<Date, string, never>;
+  registered_by: string;
+}
+
+export interface LearnerRefsTable {
+  school_id: string;
+  learner_ref: string;
+  learner_id: string;
+  assigned_at: ColumnType<Date, string, never>;
+}
+
+export interface LearnerKeysTable {
+  learner_id: string;
   wrapped_key: Buffer | null;
+  aad_ref: string | null;
   created_at: ColumnType<Date, string, never>;
   erased_at: ColumnType<Date | null, string | null, string | null>;
   erased_by: string | null;
 }
 
 export interface LearnerIdentitiesTable {
-  learner_ref: string;
+  learner_id: string;
   ciphertext: Buffer;
   updated_at: ColumnType<Date, string, string>;
   updated_by: string;
 }
 
+export interface LearnerAccessLogTable {
+  seq: ColumnType<string, never, never>;
+  at: ColumnType<Date, string, never>;
+  learner_id: string;
+  school_id: string;
+  action: string;
+  actor_id: string;
+  actor_role: string;
+  request_id: string;
+  detail: ColumnType<Record<string, unknown>, string, never>;
+}
+
 export interface Database {
+  learners: LearnersTable;
+  learner_refs: LearnerRefsTable;
+  learner_access_log: LearnerAccessLogTable;
   learner_keys: LearnerKeysTable;
   learner_identities: LearnerIdentitiesTable;
   events: EventsTable;

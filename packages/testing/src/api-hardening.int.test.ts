@@ -5,10 +5,13 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MUNI_A, MUNI_B, preparerOf, SCHOOL_A, SCHOOL_B, startTestStack, type TestStack } from './stack.js';
+import { MUNI_A, MUNI_B, preparerOf, registerLearner, SCHOOL_A, SCHOOL_B, startTestStack, type TestStack } from './stack.js';
 import { SEMESTER_NOW, TODAY } from './workflow-driver.js';
 
 let stack: TestStack;
+/** A third tenant: a state vocational school, its own partner (no municipality step). */
+const SCHOOL_V = { school: 'school-v', municipality: MUNI_B, partner: `voc-${MUNI_B}`, partnerType: 'state_vocational' } as const;
+const LEARNER_A = '/schools/school-a/learners/L-matrix';
 let planA = '';
 const CLAIM = 'k1';
 const tokens: Record<string, string> = {};
@@ -51,7 +54,11 @@ beforeAll(async () => {
     directorB: stack.token({ sub: 'director-b', role: 'school_director', ...SCHOOL_B }),
     muniB: stack.token({ sub: 'coord-b', role: 'municipality_coordinator', municipality: MUNI_B, partner: MUNI_B }),
     financeB: stack.token({ sub: 'finance-b', role: 'finance', partner: MUNI_B }),
+    preparerV: stack.token({ sub: 'preparer-v', role: 'preparer', ...SCHOOL_V }),
+    directorV: stack.token({ sub: 'director-v', role: 'school_director', ...SCHOOL_V }),
+    financeV: stack.token({ sub: 'finance-v', role: 'finance', partner: SCHOOL_V.partner }),
   });
+  for (const ref of ['L-matrix', 'L-twice', 'L-port']) await registerLearner(stack.app, tokens.preparerA!, ref);
   // School A's plan, approved, with one submitted claim and a budget: every kind of object exists.
   planA = (
     await ok('POST', tokens.preparerA!, '/plans', {
@@ -77,7 +84,7 @@ beforeAll(async () => {
     documentRefs: ['r-1'],
   });
   await ok('PUT', tokens.financeA!, `/budgets/${MUNI_A}/${encodeURIComponent(SEMESTER_NOW)}`, { allocatedCents: 100_000 });
-  await ok('PUT', tokens.preparerA!, '/learners/L-matrix/identity', { givenName: 'Anna', familyName: 'Bērziņa', personalCode: '010110-12345', birthDate: '2010-01-01' });
+  await ok('PUT', tokens.preparerA!, `${LEARNER_A}/identity`, { givenName: 'Anna', familyName: 'Bērziņa', personalCode: '010110-12345', birthDate: '2010-01-01' });
   // The claim's own workflow writes its first event after the plan's command answered: wait for it.
   for (const deadline = Date.now() + 20_000; (await call('GET', tokens.financeA!, `/claims/${planA}/${CLAIM}`)).statusCode !== 200; ) {
     if (Date.now() > deadline) throw new Error('the claim never reached the finance queue');
@@ -103,10 +110,11 @@ function urlFor(path: string): string {
     .replace('{consultationId}', 'c1')
     .replace('{partnerId}', MUNI_A)
     .replace('{semester}', encodeURIComponent(SEMESTER_NOW))
+    .replace('{schoolId}', 'school-a')
     .replace('{learnerRef}', 'L-matrix');
 }
 
-const isObjectRoute = (path: string) => /\{(planId|claimId|partnerId|learnerRef)\}/.test(path);
+const isObjectRoute = (path: string) => /\{(planId|claimId|partnerId|schoolId|learnerRef)\}/.test(path);
 
 describe('tenancy matrix: every route × every role of another school or partner', () => {
   it('answers 404 for school A objects to school B staff, municipality B and finance B, and writes nothing', async () => {
@@ -129,7 +137,7 @@ describe('tenancy matrix: every route × every role of another school or partner
 
   it('lets auditors read every object and change none', async () => {
     const before = await eventCount();
-    for (const r of routes.filter((x) => isObjectRoute(x.path) && !x.path.startsWith('/learners'))) {
+    for (const r of routes.filter((x) => isObjectRoute(x.path) && !x.path.startsWith('/schools/'))) {
       const res = await call(r.method, tokens.auditor!, urlFor(r.path), r.method === 'GET' ? undefined : {});
       if (r.method === 'GET') expect(res.statusCode, `auditor GET ${r.path}: ${res.body}`).toBeLessThan(500);
       else expect([400, 403], `auditor ${r.method} ${r.path}: ${res.statusCode} ${res.body}`).toContain(res.statusCode);
@@ -137,7 +145,7 @@ describe('tenancy matrix: every route × every role of another school or partner
     expect((await call('GET', tokens.auditor!, `/plans/${planA}`)).statusCode).toBe(200);
     expect((await call('GET', tokens.auditor!, `/claims/${planA}/${CLAIM}`)).statusCode).toBe(200);
     // Identities are for school staff and national staff only: auditors work on pseudonyms.
-    expect((await call('GET', tokens.auditor!, '/learners/L-matrix/identity')).statusCode).toBe(404);
+    expect((await call('GET', tokens.auditor!, `${LEARNER_A}/identity`)).statusCode).toBe(404);
     expect(await eventCount()).toBe(before);
   });
 
@@ -149,6 +157,39 @@ describe('tenancy matrix: every route × every role of another school or partner
       expect((await call('GET', tokens[who]!, `/claims/${planA}/${CLAIM}`)).statusCode, who).toBe(200);
     }
     expect((await call('GET', tokens.financeA!, `/budgets/${MUNI_A}/${encodeURIComponent(SEMESTER_NOW)}`)).statusCode).toBe(200);
+  });
+
+  it("learner routes: every role of three tenants but school A's staff and national staff finds A's learner does not exist", async () => {
+    const bodies: Record<string, unknown> = {
+      identity: { givenName: 'Mallory', familyName: 'X', personalCode: '020202-22222', birthDate: '2011-02-02' },
+      erasure: { reason: 'curious' },
+      transfer: { toSchoolId: 'school-b', learnerRef: 'L-stolen' },
+    };
+    const learnerRoutes = routes.filter((x) => x.path.startsWith('/schools/{schoolId}/learners/'));
+    expect(learnerRoutes.map((r) => `${r.method} ${r.path}`).sort()).toEqual([
+      'GET /schools/{schoolId}/learners/{learnerRef}',
+      'GET /schools/{schoolId}/learners/{learnerRef}/identity',
+      'POST /schools/{schoolId}/learners/{learnerRef}/erasure',
+      'POST /schools/{schoolId}/learners/{learnerRef}/transfer',
+      'PUT /schools/{schoolId}/learners/{learnerRef}',
+      'PUT /schools/{schoolId}/learners/{learnerRef}/identity',
+    ]);
+    const logBefore = await stack.db.selectFrom('learner_access_log').select(({ fn }) => fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const outsiders = ['preparerB', 'directorB', 'muniB', 'financeB', 'preparerV', 'directorV', 'financeV', 'muniA', 'financeA', 'auditor'];
+    for (const r of learnerRoutes) {
+      const body = bodies[r.path.split('/').pop()!];
+      for (const who of outsiders) {
+        const res = await call(r.method, tokens[who]!, urlFor(r.path), body);
+        expect(res.statusCode, `${who} ${r.method} ${r.path}: ${res.body}`).toBe(404);
+      }
+    }
+    // Nothing changed and nothing was read: the identity is A's, the learner still A's, no line in the log.
+    const logAfter = await stack.db.selectFrom('learner_access_log').select(({ fn }) => fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    expect(logAfter.n).toBe(logBefore.n);
+    expect(await ok('GET', tokens.national!, LEARNER_A)).toMatchObject({ schoolId: 'school-a', learnerRef: 'L-matrix' });
+    for (const who of ['preparerA', 'directorA', 'national']) {
+      expect(await ok('GET', tokens[who]!, `${LEARNER_A}/identity`), who).toMatchObject({ givenName: 'Anna', personalCode: '010110-12345' });
+    }
   });
 });
 
@@ -209,27 +250,35 @@ describe('random and malformed input on every route', () => {
 
 describe('learner identity and erasure', () => {
   it('keeps the identity encrypted, and after erasure the plan and its history stay while the person is gone', async () => {
-    const got = await ok('GET', tokens.preparerA!, '/learners/L-matrix/identity');
+    const got = await ok('GET', tokens.preparerA!, `${LEARNER_A}/identity`);
     expect(got).toMatchObject({ erased: false, givenName: 'Anna', familyName: 'Bērziņa', personalCode: '010110-12345' });
+    const learnerId = got.learnerId as string;
     // Nothing readable at rest, and no personal data in the plan's events.
-    const raw = await stack.db.selectFrom('learner_identities').select('ciphertext').where('learner_ref', '=', 'L-matrix').executeTakeFirstOrThrow();
+    const raw = await stack.db.selectFrom('learner_identities').select('ciphertext').where('learner_id', '=', learnerId).executeTakeFirstOrThrow();
     expect(raw.ciphertext.toString('latin1')).not.toContain('Anna');
     const leaked = await sql<{ n: string }>`select count(*) as n from events where data::text like '%010110%' or data::text like '%Bērziņa%'`.execute(stack.db);
     expect(Number(leaked.rows[0]!.n)).toBe(0);
 
-    expect((await call('POST', tokens.preparerA!, '/learners/L-matrix/erasure')).statusCode).toBe(403);
-    const erased = await ok('POST', tokens.directorA!, '/learners/L-matrix/erasure');
-    expect(erased).toMatchObject({ learnerRef: 'L-matrix', erased: true });
+    const reason = { reason: "the parents' request" };
+    expect((await call('POST', tokens.preparerA!, `${LEARNER_A}/erasure`, reason)).statusCode).toBe(403);
+    const erased = await ok('POST', tokens.directorA!, `${LEARNER_A}/erasure`, reason);
+    expect(erased).toMatchObject({ learnerId, learnerRef: 'L-matrix', erased: true });
     // Erasing again is the same erasure.
-    expect((await ok('POST', tokens.directorA!, '/learners/L-matrix/erasure')).erasedAt).toBe(erased.erasedAt);
-    expect(await ok('GET', tokens.preparerA!, '/learners/L-matrix/identity')).toEqual({ learnerRef: 'L-matrix', erased: true, erasedAt: erased.erasedAt });
-    const keyRow = await stack.db.selectFrom('learner_keys').selectAll().where('learner_ref', '=', 'L-matrix').executeTakeFirstOrThrow();
+    expect((await ok('POST', tokens.directorA!, `${LEARNER_A}/erasure`, reason)).erasedAt).toBe(erased.erasedAt);
+    expect(await ok('GET', tokens.preparerA!, `${LEARNER_A}/identity`)).toEqual({
+      learnerId,
+      schoolId: 'school-a',
+      learnerRef: 'L-matrix',
+      erased: true,
+      erasedAt: erased.erasedAt,
+    });
+    const keyRow = await stack.db.selectFrom('learner_keys').selectAll().where('learner_id', '=', learnerId).executeTakeFirstOrThrow();
     expect(keyRow.wrapped_key).toBeNull();
-    expect(await stack.db.selectFrom('learner_identities').selectAll().where('learner_ref', '=', 'L-matrix').execute()).toEqual([]);
+    expect(await stack.db.selectFrom('learner_identities').selectAll().where('learner_id', '=', learnerId).execute()).toEqual([]);
     // The plan is still there, pseudonymous, and says the learner was erased.
     expect(await ok('GET', tokens.preparerA!, `/plans/${planA}`)).toMatchObject({ learnerRef: 'L-matrix', learnerErased: true });
     // A new identity under an erased ref is refused.
-    const again = await call('PUT', tokens.preparerA!, '/learners/L-matrix/identity', { givenName: 'A', familyName: 'B', personalCode: '010110-12345', birthDate: '2010-01-01' });
+    const again = await call('PUT', tokens.preparerA!, `${LEARNER_A}/identity`, { givenName: 'A', familyName: 'B', personalCode: '010110-12345', birthDate: '2010-01-01' });
     expect(again.statusCode).toBe(409);
   });
 });

@@ -16,7 +16,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, preparerOf, SCHOOL_A, TEST_DOMAIN_CONFIG, TEST_JWT_SECRET, type TestDatabase } from './stack.js';
+import { createTestDatabase, preparerOf, registerLearner, SCHOOL_A, TEST_DOMAIN_CONFIG, TEST_JWT_SECRET, type TestDatabase } from './stack.js';
 import { fastConfig, SEMESTER_NOW, TODAY } from './workflow-driver.js';
 import { spawnWorker, waitForPolling, within, type WorkerProcess } from './worker-process.js';
 
@@ -40,6 +40,7 @@ beforeAll(async () => {
   connection = await Connection.connect({ address: required('IAP_TEST_TEMPORAL_ADDRESS') });
   client = new Client({ connection, namespace: 'default' });
   app = await makeApp(TEST_DOMAIN_CONFIG);
+  for (const ref of ['L-crash-1', 'L-crash-3']) await registerLearner(app, signToken(TEST_JWT_SECRET, preparerOf(SCHOOL_A)), ref);
   faultDir = await mkdtemp(path.join(tmpdir(), 'iap-crash-'));
 });
 

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { readStream } from '@iap/db';
 import { claimStreamId } from '@iap/messages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MUNI_A, MUNI_B, preparerOf, SCHOOL_A, SCHOOL_B, startTestStack, type TestStack } from './stack.js';
+import { MUNI_A, MUNI_B, preparerOf, registerLearner, SCHOOL_A, SCHOOL_B, startTestStack, type TestStack } from './stack.js';
 import { SEMESTER_NOW, TODAY } from './workflow-driver.js';
 
 let stack: TestStack;
@@ -39,8 +39,10 @@ const budgetUrl = (partner: string) => `/budgets/${partner}/${encodeURIComponent
 
 /** An approved municipal plan with one compensation measure (m2) big enough for many claims. */
 async function approvedPlan(): Promise<string> {
+  const learnerRef = `L-${randomUUID().slice(0, 8)}`;
+  await registerLearner(stack.app, tok.preparer, learnerRef);
   const created = await ok('POST', tok.preparer, '/plans', {
-    learnerRef: `L-${randomUUID().slice(0, 8)}`,
+    learnerRef,
     semester: SEMESTER_NOW,
     grade: 10,
     risks: [{ riskId: 'r1', type: 'economic', factor: 'low-income family', note: '' }],
@@ -122,6 +124,7 @@ describe('claims and budgets', () => {
     const preparerB = stack.token(preparerOf(SCHOOL_B));
     const directorB = stack.token({ sub: 'director-b', role: 'school_director', ...SCHOOL_B });
     const muniB = stack.token({ sub: 'coord-b', role: 'municipality_coordinator', municipality: MUNI_B, partner: MUNI_B });
+    await registerLearner(stack.app, preparerB, 'L-budget');
     const created = await ok('POST', preparerB, '/plans', {
       learnerRef: 'L-budget',
       semester: SEMESTER_NOW,

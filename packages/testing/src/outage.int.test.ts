@@ -17,7 +17,7 @@ import type { Kysely } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@iap/infra/testing';
-import { preparerOf, SCHOOL_A, TEST_DOMAIN_CONFIG, TEST_JWT_SECRET } from './stack.js';
+import { preparerOf, registerLearner, SCHOOL_A, TEST_DOMAIN_CONFIG, TEST_JWT_SECRET } from './stack.js';
 import { signToken } from '@iap/runtime';
 import { SEMESTER_NOW } from './workflow-driver.js';
 
@@ -72,6 +72,7 @@ beforeAll(async () => {
     domainConfig: TEST_DOMAIN_CONFIG,
   });
   await app.ready();
+  await registerLearner(app, token, 'L-outage');
 }, 120_000);
 
 afterAll(async () => {
@@ -105,7 +106,7 @@ const create = async (s: Sent) => {
     headers: { authorization: `Bearer ${token}`, 'idempotency-key': s.key },
     payload: {
       planId: s.planId,
-      learnerRef: `L-${s.key.slice(0, 8)}`,
+      learnerRef: 'L-outage',
       semester: SEMESTER_NOW,
       grade: 5,
       risks: [{ riskId: 'r1', type: 'learning', factor: 'grades', note: '' }],

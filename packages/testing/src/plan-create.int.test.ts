@@ -5,7 +5,7 @@ import { readStream, verifyChain } from '@iap/db';
 import { planWorkflowId } from '@iap/messages';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MUNI_A, preparerOf, SCHOOL_A, SCHOOL_B, startTestStack, type TestStack } from './stack.js';
+import { MUNI_A, preparerOf, registerLearner, SCHOOL_A, SCHOOL_B, startTestStack, type TestStack } from './stack.js';
 import { SEMESTER_NOW } from './workflow-driver.js';
 
 let stack: TestStack;
@@ -22,6 +22,7 @@ beforeAll(async () => {
       }
     },
   });
+  await registerLearner(stack.app, stack.token(preparerOf(SCHOOL_A)), 'L-0001');
 });
 afterAll(async () => {
   await stack?.close();

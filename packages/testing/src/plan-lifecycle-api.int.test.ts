@@ -6,7 +6,7 @@ import { readStream } from '@iap/db';
 import { planWorkflowId } from '@iap/messages';
 import type { TokenSubject } from '@iap/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MUNI_A, MUNI_B, preparerOf, SCHOOL_A, SCHOOL_B, startTestStack, type TestStack } from './stack.js';
+import { MUNI_A, MUNI_B, preparerOf, registerLearner, SCHOOL_A, SCHOOL_B, startTestStack, type TestStack } from './stack.js';
 import { SEMESTER_NOW, TODAY } from './workflow-driver.js';
 
 /** A state vocational school in muni-a's territory: its own partner, no municipal approval level. */
@@ -70,7 +70,9 @@ async function get(token: string, url: string) {
 }
 
 async function createPlan(token = tokens.preparerA, over: Record<string, unknown> = {}): Promise<string> {
-  const res = await post(token, '/plans', draft(over));
+  const body = draft(over);
+  await registerLearner(stack.app, token, body.learnerRef as string);
+  const res = await post(token, '/plans', body);
   expect(res.statusCode, res.body).toBe(201);
   return res.json().planId as string;
 }

@@ -61,6 +61,7 @@ async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 30_0
 describe('a plan over HTTP, from draft to a paid claim to its evaluation', () => {
   it('walks every step by the role that owns it', async () => {
     await step('PUT', tok.finance, `/budgets/${MUNI_A}/${encodeURIComponent(SEMESTER_NOW)}`, { allocatedCents: 500_000 });
+    await step('PUT', tok.preparer, `/schools/${SCHOOL_A.school}/learners/L-walk`);
     const created = await step('POST', tok.preparer, '/plans', {
       learnerRef: 'L-walk',
       semester: SEMESTER_NOW,

@@ -170,3 +170,25 @@ export const MUNI_B = `muni-b-${RUN}`;
 export const SCHOOL_A = { school: 'school-a', municipality: MUNI_A, partner: MUNI_A, partnerType: 'municipality' } as const;
 export const SCHOOL_B = { school: 'school-b', municipality: MUNI_B, partner: MUNI_B, partnerType: 'municipality' } as const;
 export const preparerOf = (s: typeof SCHOOL_A | typeof SCHOOL_B, sub = `preparer-${s.school}`): TokenSubject => ({ sub, role: 'preparer', ...s });
+
+/** The school a token names (its `school` claim), as the API reads it. */
+export function schoolOfToken(token: string): string {
+  const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { school?: string };
+  if (!claims.school) throw new Error('the token names no school');
+  return claims.school;
+}
+
+/**
+ * Registers a learner at the token's school through the API (a plan can only name a learner its school
+ * registered) and answers the learner's id; registering one already registered answers it again.
+ */
+export async function registerLearner(app: FastifyInstance, token: string, learnerRef: string): Promise<string> {
+  const school = schoolOfToken(token);
+  const res = await app.inject({
+    method: 'PUT',
+    url: `/schools/${encodeURIComponent(school)}/learners/${encodeURIComponent(learnerRef)}`,
+    headers: { authorization: `Bearer ${token}` },
+  });
+  if (res.statusCode !== 200 && res.statusCode !== 201) throw new Error(`registering ${learnerRef} at ${school} → ${res.statusCode} ${res.body}`);
+  return (res.json() as { learnerId: string }).learnerId;
+}

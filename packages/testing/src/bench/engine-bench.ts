@@ -238,8 +238,12 @@ const SCHOOLS: School[] = Array.from({ length: 20 }, (_, i) => {
 });
 const NATIONAL = signToken(JWT_SECRET, { sub: 'ikvd-bench', role: 'national_coordinator' }, 24 * 3600);
 
+/** Learners each school registers before the run; its plans name them in turn. */
+const LEARNERS_PER_SCHOOL = 100;
+const learnerRefOf = (n: number) => `L-B${Math.floor(n / SCHOOLS.length) % LEARNERS_PER_SCHOOL}`;
+
 const draftBody = (n: number) => ({
-  learnerRef: `L-B${n}`,
+  learnerRef: learnerRefOf(n),
   semester: SEMESTER,
   grade: 5 + (n % 5),
   risks: [{ riskId: 'r1', type: 'learning', factor: 'insufficient grades in mathematics', note: '' }],
@@ -641,6 +645,14 @@ async function main(cleanup: Cleanup): Promise<void> {
       http.close();
       bareHttp.close();
     });
+
+    // ---- the schools register their learners (a plan can only name a learner its school registered)
+    const registered = await countedLoop(OPT.clients, SCHOOLS.length * LEARNERS_PER_SCHOOL, async (n) => {
+      const school = SCHOOLS[n % SCHOOLS.length]!;
+      const res = await http.request('PUT', `/schools/${school.school}/learners/${learnerRefOf(n)}`, { token: school.preparer });
+      return res.status === 201 || res.status === 200 ? true : `PUT learner: ${res.status} ${res.body.slice(0, 200)}`;
+    });
+    requireClean('registering learners', registered);
 
     // ---- 1. plan starts per second: POST /plans → 201, beside bare Update-with-Start
     const plans: { planId: string; school: School }[] = [];

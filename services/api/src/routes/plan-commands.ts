@@ -404,7 +404,7 @@ export const planCommandRoutes: FastifyPluginAsyncTypebox<PlanCommandRoutesOptio
       const rows = await query.orderBy('created_at', 'desc').orderBy('plan_id', 'desc').limit(limit + 1).execute();
 
       const { page, nextCursor } = splitPage(rows, limit, (r) => ({ t: r.cursor_time, id: r.plan_id }));
-      const erased = await erasedLearners(db, [...new Set(page.map((r) => r.learner_ref))]);
+      const erased = await erasedLearners(db, page);
       return reply.send({ items: page.map((r) => toPlanDto(r, erased)), nextCursor });
     },
   );

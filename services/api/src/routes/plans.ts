@@ -1,7 +1,7 @@
 // Plan routes for schools and coordinators: create and read. Writes go through the plan's workflow only.
 
 import { createHash, randomUUID } from 'node:crypto';
-import { erasedLearners, getPlanRow, type Database, type PlanRow } from '@iap/db';
+import { erasedLearners, findLearner, getPlanRow, learnerRefKey, type Database, type PlanRow } from '@iap/db';
 import type { CommandMeta } from '@iap/messages';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
@@ -55,7 +55,7 @@ export function toPlanDto(row: PlanRow, erased: ReadonlySet<string> = new Set())
     version: row.version,
     status: row.status,
     learnerRef: row.learner_ref,
-    learnerErased: erased.has(row.learner_ref),
+    learnerErased: erased.has(learnerRefKey(row.school_id, row.learner_ref)),
     schoolId: row.school_id,
     municipalityId: row.municipality_id,
     partner: { type: row.partner_type, id: row.partner_id },
@@ -85,6 +85,14 @@ export const planRoutes: FastifyPluginAsyncTypebox<PlanRoutesOptions> = async (a
       const actor = request.actor;
       if (!actor.schoolId || !actor.municipalityId || !actor.partnerId || !actor.partnerType) {
         throw new HttpProblem(403, 'forbidden', 'only a school-scoped token (school, municipality, partner) may draft a plan');
+      }
+      // A plan names a learner its school registered; any other reference, whether another school uses it or
+      // none does, gets the same answer.
+      if (!(await findLearner(db, actor.schoolId, request.body.learnerRef))) {
+        throw new HttpProblem(422, 'learner.not_registered', 'no learner is registered at this school under this reference', {
+          field: 'body.learnerRef',
+          code: 'learner.not_registered',
+        });
       }
       const key = request.headers['idempotency-key'];
       const updateId = updateIdOf(actor.id, key, request.id);
@@ -129,7 +137,7 @@ export const planRoutes: FastifyPluginAsyncTypebox<PlanRoutesOptions> = async (a
     async (request, reply) => {
       const row = await getPlanRow(db, request.params.planId);
       if (!row || !canSee(request.actor, row)) throw new HttpProblem(404, 'not_found', 'no such plan');
-      return reply.header('etag', `"${row.version}"`).send(toPlanDto(row, await erasedLearners(db, [row.learner_ref])));
+      return reply.header('etag', `"${row.version}"`).send(toPlanDto(row, await erasedLearners(db, [row])));
     },
   );
 };

@@ -110,6 +110,8 @@ interface PlanView {
 async function drivePlan(api: Api, t: ReturnType<typeof tokens>, p: SimPlan, semester: string, today: string): Promise<{ planId: string; status: string }> {
   const s = p.school;
   const prep = t.preparer(s);
+  // The school registers its learner first (again answers it): a plan can only name a registered learner.
+  await api.call('PUT', `/schools/${encodeURIComponent(s.schoolId)}/learners/${encodeURIComponent(p.learnerRef)}`, prep);
   const created = await api.call<{ planId: string; status: string }>('POST', '/plans', prep, {
     learnerRef: p.learnerRef, semester, grade: p.grade, risks: p.risks, measures: p.measures,
   });
