@@ -52,7 +52,7 @@ export class LearnerErasedError extends Error {
   override readonly name = 'LearnerErasedError';
 }
 
-/** The school used this reference for a learner that has since moved on: it keeps naming that learner there. */
+/** The school's reference names another learner (one since moved on keeps it): it cannot name a new one. */
 export class LearnerRefRetiredError extends Error {
   override readonly name = 'LearnerRefRetiredError';
 }
@@ -84,6 +84,18 @@ function open(key: Buffer, sealed: Buffer, aad: string): Buffer {
 }
 
 type Db = Kysely<Database> | Transaction<Database>;
+
+/**
+ * Serialises everything that gives a school's reference to a learner (registration, a transfer into it) for the
+ * rest of the transaction; they would otherwise take the register's and the reference list's row locks in
+ * opposite orders and deadlock.
+ */
+async function lockRef(trx: Transaction<Database>, schoolId: string, learnerRef: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`learner-ref:${schoolId}/${learnerRef}`}, 0))`.execute(trx);
+}
+
+/** Should the lock above ever be bypassed, a (school, reference) given twice at once is refused here. */
+const isUniqueViolation = (err: unknown): boolean => (err as { code?: unknown } | null)?.code === '23505';
 
 /** Appends one line to the learner access log (append-only: the application role cannot change it). */
 export async function recordLearnerAccess(
@@ -173,7 +185,17 @@ export async function findLearnerByPastRef(db: Db, schoolId: string, learnerRef:
  * away is refused: the school's old plans name that learner by it.
  */
 export async function registerLearner(db: Kysely<Database>, schoolId: string, learnerRef: string, by: LearnerAccessBy): Promise<{ learner: RegisteredLearner; created: boolean }> {
+  try {
+    return await registerIn(db, schoolId, learnerRef, by);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new LearnerRefRetiredError(`the reference ${learnerRef} was given to another learner meanwhile`);
+    throw err;
+  }
+}
+
+function registerIn(db: Kysely<Database>, schoolId: string, learnerRef: string, by: LearnerAccessBy): Promise<{ learner: RegisteredLearner; created: boolean }> {
   return db.transaction().execute(async (trx) => {
+    await lockRef(trx, schoolId, learnerRef);
     const past = await findLearnerByPastRef(trx, schoolId, learnerRef);
     if (past) {
       if (past.schoolId === schoolId && past.learnerRef === learnerRef) return { learner: past, created: false };
@@ -209,7 +231,22 @@ export async function transferLearner(
   to: { readonly schoolId: string; readonly learnerRef: string },
   by: LearnerAccessBy,
 ): Promise<RegisteredLearner> {
+  try {
+    return await transferIn(db, learnerId, to, by);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new LearnerRefTakenError(`the school ${to.schoolId} gave the reference ${to.learnerRef} to another learner meanwhile`);
+    throw err;
+  }
+}
+
+function transferIn(
+  db: Kysely<Database>,
+  learnerId: string,
+  to: { readonly schoolId: string; readonly learnerRef: string },
+  by: LearnerAccessBy,
+): Promise<RegisteredLearner> {
   return db.transaction().execute(async (trx) => {
+    await lockRef(trx, to.schoolId, to.learnerRef);
     const row = await trx.selectFrom('learners').selectAll().where('learner_id', '=', learnerId).forUpdate().executeTakeFirstOrThrow();
     if (row.school_id === to.schoolId && row.learner_ref === to.learnerRef) return toLearner(row);
     const now = new Date().toISOString();

@@ -140,6 +140,24 @@ describe("another school and A's learner", () => {
     expect(await ok('GET', tok.preparerB!, `${learnerUrl('school-b', ref)}/identity`)).toMatchObject(mallory);
   });
 
+  it('registered at once by many requests, and moved into by a transfer at the same moment: one learner, never a 5xx', async () => {
+    for (let round = 0; round < 5; round++) {
+      const { ref } = await learnerOfA();
+      const target = `L-race-${randomUUID().slice(0, 8)}`;
+      const answers = await Promise.all([
+        ...Array.from({ length: 6 }, () => call('PUT', tok.preparerB!, learnerUrl('school-b', target))),
+        call('POST', tok.national!, `${learnerUrl('school-a', ref)}/transfer`, { toSchoolId: 'school-b', learnerRef: target }),
+      ]);
+      for (const r of answers) expect([200, 201, 409], r.body).toContain(r.statusCode);
+      const holders = await stack.db.selectFrom('learners').select('learner_id').where('school_id', '=', 'school-b').where('learner_ref', '=', target).execute();
+      const named = await stack.db.selectFrom('learner_refs').select('learner_id').where('school_id', '=', 'school-b').where('learner_ref', '=', target).execute();
+      expect(holders).toHaveLength(1);
+      expect(named).toEqual(holders);
+      const ids = new Set(answers.filter((r) => r.statusCode < 300).map((r) => r.json().learnerId as string));
+      expect(ids).toEqual(new Set([holders[0]!.learner_id]));
+    }
+  });
+
   it('school staff may use their own school id only; the national coordinator any', async () => {
     const ref = `L-${randomUUID().slice(0, 8)}`;
     expect((await call('PUT', tok.preparerB!, learnerUrl('school-a', ref))).statusCode).toBe(404);

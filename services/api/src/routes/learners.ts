@@ -153,7 +153,7 @@ export const learnerRoutes: FastifyPluginAsyncTypebox<LearnerRoutesOptions> = as
         return reply.code(created ? 201 : 200).send(learner);
       } catch (err) {
         if (err instanceof LearnerRefRetiredError) {
-          throw new HttpProblem(409, 'learner.ref_retired', 'this school used the reference for a learner who has since moved; choose another', {
+          throw new HttpProblem(409, 'learner.ref_retired', 'this school uses the reference for another learner (one since moved away keeps it); choose another', {
             field: 'params.learnerRef',
             code: 'learner.ref_retired',
           });
