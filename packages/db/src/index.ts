@@ -13,3 +13,4 @@ export * from './audit/index.js';
 export * from './projector/index.js';
 export * from './reports/index.js';
 export * from './identity.js';
+export * from './idempotency.js';

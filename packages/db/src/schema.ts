@@ -135,7 +135,20 @@ export interface LearnerAccessLogTable {
   detail: ColumnType<Record<string, unknown>, string, never>;
 }
 
+/** The API's Idempotency-Key ledger (see idempotency.ts). */
+export interface IdempotencyKeysTable {
+  key_hash: string;
+  fingerprint: string;
+  command_id: string;
+  response_status: number | null;
+  response_body: unknown;
+  response_headers: unknown;
+  created_at: ColumnType<Date, string | undefined, string>;
+  expires_at: ColumnType<Date, string, string>;
+}
+
 export interface Database {
+  idempotency_keys: IdempotencyKeysTable;
   learners: LearnersTable;
   learner_refs: LearnerRefsTable;
   learner_access_log: LearnerAccessLogTable;

@@ -14,6 +14,7 @@ import { freePort } from '@iap/infra/testing';
 import { signToken } from '@iap/runtime';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { sql } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, preparerOf, registerLearner, SCHOOL_A, TEST_DOMAIN_CONFIG, TEST_JWT_SECRET, type TestDatabase } from './stack.js';
@@ -85,9 +86,8 @@ function startWorker(killAfterCommitFile?: string, killAfterCommitEvent?: string
   return w;
 }
 
-const draft = (planId: string) => ({
-  planId,
-  learnerRef: 'L-crash-1',
+const draft = (learnerRef = 'L-crash-1') => ({
+  learnerRef,
   semester: SEMESTER_NOW,
   grade: 7,
   risks: [{ riskId: 'r1', type: 'learning', factor: 'insufficient grades in mathematics', note: '' }],
@@ -96,10 +96,18 @@ const draft = (planId: string) => ({
   ],
 });
 
+/** The plan drafted for a learner, from the log (its id is the server's, known here before the create answers). */
+async function planIdOf(learnerRef: string): Promise<string> {
+  const rows = await database.db.selectFrom('events').select('stream_id').where('event_type', '=', 'PlanDrafted').where(sql<boolean>`data ->> 'learnerRef' = ${learnerRef}`).execute();
+  expect(rows).toHaveLength(1);
+  return rows[0]!.stream_id;
+}
+
 describe('a worker killed -9 between an append commit and its completion report', () => {
   it('restarts: the plan goes on, no event twice, projections equal a rebuild', { timeout: 60_000 }, async () => {
     const token = signToken(TEST_JWT_SECRET, preparerOf(SCHOOL_A));
-    const planId = randomUUID();
+    const learnerRef = `L-crash-${randomUUID().slice(0, 8)}`;
+    await registerLearner(app, token, learnerRef);
     const faultFile = path.join(faultDir, 'killed-after-commit');
     expect(existsSync(faultFile)).toBe(false);
 
@@ -113,8 +121,8 @@ describe('a worker killed -9 between an append commit and its completion report'
         return await app.inject({
           method: 'POST',
           url: '/plans',
-          headers: { authorization: `Bearer ${token}`, 'idempotency-key': `crash-${planId}` },
-          payload: draft(planId),
+          headers: { authorization: `Bearer ${token}`, 'idempotency-key': `crash-${learnerRef}` },
+          payload: draft(learnerRef),
         });
       } finally {
         settled = true;
@@ -130,6 +138,7 @@ describe('a worker killed -9 between an append commit and its completion report'
     expect(settled).toBe(false);
 
     // The commit happened: the event is in the log, once, with its projection.
+    const planId = await planIdOf(learnerRef);
     const committed = await readStream(database.db, planId);
     expect(committed.map((e) => e.type)).toEqual(['PlanDrafted']);
     expect((await getPlanRow(database.db, planId))?.version).toBe(1);
@@ -195,13 +204,14 @@ describe('a worker killed -9 between an append commit and its completion report'
 
   it("restarts after a command whose data depends on the time: the log's version stands and the plan goes on", { timeout: 60_000 }, async () => {
     const token = signToken(TEST_JWT_SECRET, preparerOf(SCHOOL_A));
-    const planId = randomUUID();
     const faultFile = path.join(faultDir, 'killed-after-consent-request');
     const first = startWorker(faultFile, 'ConsentRequested');
     await waitForPolling(client, taskQueue, first);
     const post = (url: string, payload?: object) =>
-      app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${token}`, 'idempotency-key': `${url}-${planId}` }, ...(payload ? { payload } : {}) });
-    expect((await post('/plans', draft(planId))).statusCode).toBe(201);
+      app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${token}`, 'idempotency-key': randomUUID() }, ...(payload ? { payload } : {}) });
+    const created = await post('/plans', draft());
+    expect(created.statusCode).toBe(201);
+    const planId = created.json().planId as string;
 
     // The consent request's reminder and expiry are computed from the workflow's clock: the retried workflow
     // task, running after the restart, decides them again later than the committed ones.
@@ -238,7 +248,6 @@ describe('a worker killed -9 between an append commit and its completion report'
   it("restarts after the semester-end timer's append: the log's evaluation deadline stands and the evaluation is taken", { timeout: 60_000 }, async () => {
     const semesterApp = await makeApp(fastConfig({ semesterEndsInMs: 8_000 }));
     try {
-      const planId = randomUUID();
       const as = (role: string, extra: object = {}) => ({ authorization: `Bearer ${signToken(TEST_JWT_SECRET, { sub: `${role}-1`, role, ...extra } as never)}` });
       const preparer = { authorization: `Bearer ${signToken(TEST_JWT_SECRET, preparerOf(SCHOOL_A))}` };
       const post = async (headers: object, url: string, payload?: object) => {
@@ -249,7 +258,7 @@ describe('a worker killed -9 between an append commit and its completion report'
       const faultFile = path.join(faultDir, 'killed-after-semester-end');
       const first = startWorker(faultFile, 'SemesterEnded');
       await waitForPolling(client, taskQueue, first);
-      await post(preparer, '/plans', { ...draft(planId), learnerRef: 'L-crash-3' });
+      const planId = (await post(preparer, '/plans', draft('L-crash-3'))).json().planId as string;
       await post(preparer, `/plans/${planId}/consent`, { givenBy: 'parent', signedOn: TODAY, documentRef: 'consent-3' });
       await post(preparer, `/plans/${planId}/submission`);
       await post(as('school_director', SCHOOL_A), `/plans/${planId}/approvals`, { level: 'school' });

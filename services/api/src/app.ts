@@ -13,6 +13,7 @@ import type { Client, Connection } from '@temporalio/client';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { Idempotency } from './idempotency.js';
 import { PlanGateway } from './plan-gateway.js';
 import { authPlugin } from './plugins/auth.js';
 import { errorsPlugin } from './plugins/errors.js';
@@ -42,6 +43,8 @@ export interface AppDeps {
   readonly commandTimeoutMs?: number;
   /** Requests a caller (one bearer token, else one address) may make per minute (IAP_RATE_LIMIT). */
   readonly rateLimitPerMinute?: number;
+  /** How long an Idempotency-Key stands for its request (default 24 h). */
+  readonly idempotencyKeyTtlMs?: number;
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -117,11 +120,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.continueAsNewAfterEvents ? { continueAsNewAfterEvents: deps.continueAsNewAfterEvents } : {}),
     ...(deps.commandTimeoutMs ? { commandTimeoutMs: deps.commandTimeoutMs } : {}),
   });
+  const idempotency = new Idempotency(deps.db, deps.idempotencyKeyTtlMs ? { ttlMs: deps.idempotencyKeyTtlMs } : {});
+  idempotency.purgeWhileRunning(app as unknown as FastifyInstance);
   await app.register(healthRoutes, { db: deps.db, connection: deps.temporalConnection, namespace: deps.namespace });
-  await app.register(planRoutes, { db: deps.db, plans });
-  await app.register(planCommandRoutes, { db: deps.db, plans });
+  await app.register(planRoutes, { db: deps.db, plans, idempotency });
+  await app.register(planCommandRoutes, { db: deps.db, plans, idempotency });
   await app.register(auditRoutes, { db: deps.db, temporal: deps.temporal });
-  await app.register(financeRoutes, { db: deps.db, plans });
+  await app.register(financeRoutes, { db: deps.db, plans, idempotency });
   await app.register(learnerRoutes, { db: deps.db, identityKey: deps.identityKey });
   await app.register(reportRoutes, { db: deps.db });
   return app as unknown as FastifyInstance;

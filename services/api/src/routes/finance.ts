@@ -9,6 +9,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from '@sinclair/typebox';
 import { sql, type Kysely } from 'kysely';
 import { decodeCursor, exactTime, expectedVersionOf, pageSize, splitPage } from '../http.js';
+import type { Idempotency } from '../idempotency.js';
 import type { PlanGateway } from '../plan-gateway.js';
 import type { RequestActor } from '../plugins/auth.js';
 import { HttpProblem, problemResponses } from '../problem.js';
@@ -28,11 +29,12 @@ import {
 } from '../schemas/finance.js';
 import { CommandHeaders } from '../schemas/plan-commands.js';
 import { canSee, scopeOf } from '../scope.js';
-import { commandMeta, updateIdOf } from './plans.js';
+import { commandMeta } from './plans.js';
 
 export interface FinanceRoutesOptions {
   readonly db: Kysely<Database>;
   readonly plans: PlanGateway;
+  readonly idempotency: Idempotency;
 }
 
 export function toClaimDto(r: ClaimRow) {
@@ -111,7 +113,7 @@ function canSeeBudget(actor: RequestActor, partnerId: string): boolean {
   return actor.partnerId !== null && actor.partnerId === partnerId && (actor.role === 'finance' || actor.role === 'municipality_coordinator');
 }
 
-export const financeRoutes: FastifyPluginAsyncTypebox<FinanceRoutesOptions> = async (app, { db, plans }) => {
+export const financeRoutes: FastifyPluginAsyncTypebox<FinanceRoutesOptions> = async (app, { db, plans, idempotency }) => {
   app.addHook('onRequest', app.authenticate);
 
   async function visibleClaim(actor: RequestActor, planId: string, claimId: string): Promise<ClaimRow> {
@@ -200,24 +202,19 @@ export const financeRoutes: FastifyPluginAsyncTypebox<FinanceRoutesOptions> = as
         if (!FINANCE_ROLES.includes(actor.role)) {
           throw new HttpProblem(403, 'claim.forbidden_role', `only finance staff work claims; a ${actor.role} may not`, { code: 'claim.forbidden_role' });
         }
-        const key = headers['idempotency-key'];
-        const result = await plans
-          .claimCommand(
-            planId,
-            claimId,
-            step.toCommand(request.body),
-            commandMeta(actor, request.id, expectedVersion),
-            updateIdOf(actor.id, key && `${step.type}:${key}`, request.id),
-          )
-          .catch((err: unknown) => {
-            // The claim exists but its workflow has ended (paid or rejected): it takes no more steps.
-            if (err instanceof HttpProblem && err.status === 404) {
-              throw new HttpProblem(409, 'claim.wrong_status', `the claim is ${row.status} and takes no more steps`, { code: 'claim.wrong_status' });
-            }
-            throw err;
-          });
-        request.log.info({ planId, claimId, command: step.type, version: result.version }, 'claim step accepted');
-        return reply.header('etag', `"${result.version}"`).send({ ...result, events: [...result.events] });
+        return idempotency.run(request, reply, async ({ updateId }) => {
+          const result = await plans
+            .claimCommand(planId, claimId, step.toCommand(request.body), commandMeta(actor, request.id, expectedVersion, updateId), updateId)
+            .catch((err: unknown) => {
+              // The claim exists but its workflow has ended (paid or rejected): it takes no more steps.
+              if (err instanceof HttpProblem && err.status === 404) {
+                throw new HttpProblem(409, 'claim.wrong_status', `the claim is ${row.status} and takes no more steps`, { code: 'claim.wrong_status' });
+              }
+              throw err;
+            });
+          request.log.info({ planId, claimId, command: step.type, version: result.version }, 'claim step accepted');
+          return { status: 200, headers: { etag: `"${result.version}"` }, body: { ...result, events: [...result.events] } };
+        });
       },
     );
   }
@@ -276,24 +273,29 @@ export const financeRoutes: FastifyPluginAsyncTypebox<FinanceRoutesOptions> = as
       if (!BUDGET_SETTERS.includes(actor.role)) {
         throw new HttpProblem(403, 'budget.forbidden_role', `a ${actor.role} may not set budgets`, { code: 'budget.forbidden_role' });
       }
-      const key = headers['idempotency-key'];
       const body = request.body;
-      const result = await plans.budgetCommand(
-        partnerId,
-        semester,
-        { type: 'SetBudget', data: body.note !== undefined ? { allocatedCents: body.allocatedCents, note: body.note } : { allocatedCents: body.allocatedCents } },
-        { ...commandMeta(actor, request.id, expectedVersion), schoolId: null },
-        updateIdOf(actor.id, key, request.id),
-      );
-      const row = await db.selectFrom('budgets').selectAll().where('partner_id', '=', partnerId).where('semester', '=', semester).executeTakeFirstOrThrow();
-      return reply.header('etag', `"${result.version}"`).send({
-        partnerId,
-        semester,
-        version: result.version,
-        allocatedCents: Number(row.allocated_cents),
-        approvedCents: Number(row.approved_cents),
-        paidCents: Number(row.paid_cents),
-        remainingCents: Number(row.allocated_cents) - Number(row.approved_cents),
+      return idempotency.run(request, reply, async ({ updateId }) => {
+        const result = await plans.budgetCommand(
+          partnerId,
+          semester,
+          { type: 'SetBudget', data: body.note !== undefined ? { allocatedCents: body.allocatedCents, note: body.note } : { allocatedCents: body.allocatedCents } },
+          { ...commandMeta(actor, request.id, expectedVersion, updateId), schoolId: null },
+          updateId,
+        );
+        const row = await db.selectFrom('budgets').selectAll().where('partner_id', '=', partnerId).where('semester', '=', semester).executeTakeFirstOrThrow();
+        return {
+          status: 200,
+          headers: { etag: `"${result.version}"` },
+          body: {
+            partnerId,
+            semester,
+            version: result.version,
+            allocatedCents: Number(row.allocated_cents),
+            approvedCents: Number(row.approved_cents),
+            paidCents: Number(row.paid_cents),
+            remainingCents: Number(row.allocated_cents) - Number(row.approved_cents),
+          },
+        };
       });
     },
   );

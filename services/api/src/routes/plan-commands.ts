@@ -17,6 +17,7 @@ import {
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { sql, type Kysely } from 'kysely';
+import type { Idempotency } from '../idempotency.js';
 import type { PlanGateway } from '../plan-gateway.js';
 import type { RequestActor } from '../plugins/auth.js';
 import { HttpProblem, problemResponses } from '../problem.js';
@@ -45,11 +46,12 @@ import {
 import { CommandResultSchema } from '../schemas/plan.js';
 import { decodeCursor, exactTime, expectedVersionOf, pageSize, splitPage } from '../http.js';
 import { canSee, scopeOf } from '../scope.js';
-import { commandMeta, toPlanDto, updateIdOf } from './plans.js';
+import { commandMeta, toPlanDto } from './plans.js';
 
 export interface PlanCommandRoutesOptions {
   readonly db: Kysely<Database>;
   readonly plans: PlanGateway;
+  readonly idempotency: Idempotency;
 }
 
 /** Commands a person sends. Timers (reminder, expiry, semester end, overdue) and claim outcomes are the system's. */
@@ -277,7 +279,7 @@ export function whoMay(type: UserCommandType): string {
 
 const COMMAND_PROBLEMS = problemResponses(400, 401, 403, 404, 409, 412, 422, 503);
 
-export const planCommandRoutes: FastifyPluginAsyncTypebox<PlanCommandRoutesOptions> = async (app, { db, plans }) => {
+export const planCommandRoutes: FastifyPluginAsyncTypebox<PlanCommandRoutesOptions> = async (app, { db, plans, idempotency }) => {
   app.addHook('onRequest', app.authenticate);
 
   /** Reads the plan a command is for, answering 404 for one the actor may not see. */
@@ -333,36 +335,36 @@ export const planCommandRoutes: FastifyPluginAsyncTypebox<PlanCommandRoutesOptio
           throw new HttpProblem(403, 'plan.forbidden_role', `${why}; ${r.type} is for the ${whoMay(r.type)}`, { code: 'plan.forbidden_role' });
         }
         const command = r.toCommand(request.body as Static<B>, params);
-        const key = headers['idempotency-key'];
-        let result;
-        try {
-          // The workflow checks the caller's scope against the plan before anything else (the domain's
-          // maySee): a plan outside it is refused as not found, so no projection row is read on the way.
-          const updateId = updateIdOf(actor.id, key, request.id);
-          result = await plans.execute(
-            params.planId,
-            command,
-            {
-              ...commandMeta(actor, request.id, expectedVersion, updateId),
-              scope: { schoolId: actor.schoolId, municipalityId: actor.municipalityId, partnerId: actor.partnerId },
-            },
-            updateId,
-          );
-        } catch (err) {
-          // No workflow takes it: none ever ran for this id, or the plan's has finished (it takes no more
-          // commands). Only the row tells the two apart, and whether the caller may know.
-          if (err instanceof HttpProblem && err.status === 404) {
-            const row = await visiblePlanScope(actor, params.planId);
-            if (TERMINAL_STATUSES.has(row.status as PlanState['status'])) {
-              throw new HttpProblem(409, 'plan.wrong_status', `the plan is ${row.status.replace(/_/g, ' ')} and takes no more commands`, {
-                code: 'plan.wrong_status',
-              });
+        return idempotency.run(request, reply, async ({ updateId }) => {
+          let result;
+          try {
+            // The workflow checks the caller's scope against the plan before anything else (the domain's
+            // maySee): a plan outside it is refused as not found, so no projection row is read on the way.
+            result = await plans.execute(
+              params.planId,
+              command,
+              {
+                ...commandMeta(actor, request.id, expectedVersion, updateId),
+                scope: { schoolId: actor.schoolId, municipalityId: actor.municipalityId, partnerId: actor.partnerId },
+              },
+              updateId,
+            );
+          } catch (err) {
+            // No workflow takes it: none ever ran for this id, or the plan's has finished (it takes no more
+            // commands). Only the row tells the two apart, and whether the caller may know.
+            if (err instanceof HttpProblem && err.status === 404) {
+              const row = await visiblePlanScope(actor, params.planId);
+              if (TERMINAL_STATUSES.has(row.status as PlanState['status'])) {
+                throw new HttpProblem(409, 'plan.wrong_status', `the plan is ${row.status.replace(/_/g, ' ')} and takes no more commands`, {
+                  code: 'plan.wrong_status',
+                });
+              }
             }
+            throw err;
           }
-          throw err;
-        }
-        request.log.info({ planId: params.planId, command: r.type, version: result.version }, 'plan command accepted');
-        return reply.header('etag', `"${result.version}"`).send({ ...result, events: [...result.events] });
+          request.log.info({ planId: params.planId, command: r.type, version: result.version }, 'plan command accepted');
+          return { status: 200, headers: { etag: `"${result.version}"` }, body: { ...result, events: [...result.events] } };
+        });
       },
     );
   }

@@ -1,11 +1,11 @@
 // Plan routes for schools and coordinators: create and read. Writes go through the plan's workflow only.
 
-import { createHash, randomUUID } from 'node:crypto';
 import { erasedLearners, findLearner, getPlanRow, learnerRefKey, type Database, type PlanRow } from '@iap/db';
 import type { CommandMeta } from '@iap/messages';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
+import type { Idempotency } from '../idempotency.js';
 import type { PlanGateway } from '../plan-gateway.js';
 import type { RequestActor } from '../plugins/auth.js';
 import { HttpProblem, problemResponses } from '../problem.js';
@@ -15,26 +15,19 @@ import { canSee } from '../scope.js';
 export interface PlanRoutesOptions {
   readonly db: Kysely<Database>;
   readonly plans: PlanGateway;
+  readonly idempotency: Idempotency;
 }
 
 const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(
-    Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$', description: 'repeat a POST safely: the same key replays the first answer' }),
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      pattern: '^[\\x21-\\x7e]+$',
+      description: 'retry the create safely: the same key with the same body answers with the same plan and writes nothing more; with another body, 422',
+    }),
   ),
 });
-
-/** A plan id that a retried create with the same Idempotency-Key finds again. */
-function planIdFor(schoolId: string, key: string): string {
-  const h = createHash('sha256').update(`plan:${schoolId}:${key}`).digest('hex');
-  // Shaped as an RFC 9562 version-8 (custom) UUID.
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
-}
-
-/**
- * The Update id a command is sent under: from the caller's Idempotency-Key (a retry with the same key is the
- * same command, deduplicated by Temporal), else from the request.
- */
-export const updateIdOf = (actorId: string, key: string | undefined, requestId: string): string => (key ? `idem:${actorId}:${key}` : `req:${requestId}`);
 
 /** What a command carries besides itself; `commandId` (its Update id) goes into its events' metadata. */
 export function commandMeta(actor: RequestActor, requestId: string, expectedVersion: number | null, commandId?: string): CommandMeta {
@@ -66,7 +59,7 @@ export function toPlanDto(row: PlanRow, erased: ReadonlySet<string> = new Set())
   };
 }
 
-export const planRoutes: FastifyPluginAsyncTypebox<PlanRoutesOptions> = async (app, { db, plans }) => {
+export const planRoutes: FastifyPluginAsyncTypebox<PlanRoutesOptions> = async (app, { db, plans, idempotency }) => {
   app.addHook('onRequest', app.authenticate);
 
   app.post(
@@ -83,43 +76,44 @@ export const planRoutes: FastifyPluginAsyncTypebox<PlanRoutesOptions> = async (a
     },
     async (request, reply) => {
       const actor = request.actor;
-      if (!actor.schoolId || !actor.municipalityId || !actor.partnerId || !actor.partnerType) {
+      const { schoolId, municipalityId, partnerId, partnerType } = actor;
+      if (!schoolId || !municipalityId || !partnerId || !partnerType) {
         throw new HttpProblem(403, 'forbidden', 'only a school-scoped token (school, municipality, partner) may draft a plan');
       }
       // A plan names a learner its school registered; any other reference, whether another school uses it or
       // none does, gets the same answer.
-      if (!(await findLearner(db, actor.schoolId, request.body.learnerRef))) {
+      if (!(await findLearner(db, schoolId, request.body.learnerRef))) {
         throw new HttpProblem(422, 'learner.not_registered', 'no learner is registered at this school under this reference', {
           field: 'body.learnerRef',
           code: 'learner.not_registered',
         });
       }
-      const key = request.headers['idempotency-key'];
-      const updateId = updateIdOf(actor.id, key, request.id);
       const body = request.body;
-      const planId = body.planId ?? (key ? planIdFor(actor.schoolId, key) : randomUUID());
-      const result = await plans.create(
-        planId,
-        {
-          type: 'DraftPlan',
-          data: {
-            planId,
-            learnerRef: body.learnerRef,
-            schoolId: actor.schoolId,
-            municipalityId: actor.municipalityId,
-            partner: { type: actor.partnerType, id: actor.partnerId },
-            semester: body.semester,
-            grade: body.grade,
-            risks: body.risks,
-            measures: body.measures,
-            previousPlanId: body.previousPlanId ?? null,
+      // The plan id is the server's: a new one per create, the same for a retry under the same key.
+      return idempotency.run(request, reply, async ({ commandId: planId, updateId }) => {
+        const result = await plans.create(
+          planId,
+          {
+            type: 'DraftPlan',
+            data: {
+              planId,
+              learnerRef: body.learnerRef,
+              schoolId,
+              municipalityId,
+              partner: { type: partnerType, id: partnerId },
+              semester: body.semester,
+              grade: body.grade,
+              risks: body.risks,
+              measures: body.measures,
+              previousPlanId: body.previousPlanId ?? null,
+            },
           },
-        },
-        commandMeta(actor, request.id, null, updateId),
-        updateId,
-      );
-      request.log.info({ planId, version: result.version }, 'plan drafted');
-      return reply.code(201).header('location', `/plans/${planId}`).header('etag', `"${result.version}"`).send({ ...result, events: [...result.events] });
+          commandMeta(actor, request.id, null, updateId),
+          updateId,
+        );
+        request.log.info({ planId, version: result.version }, 'plan drafted');
+        return { status: 201, headers: { location: `/plans/${planId}`, etag: `"${result.version}"` }, body: { ...result, events: [...result.events] } };
+      });
     },
   );
 

@@ -28,7 +28,7 @@ export const CommandHeaders = Type.Object({
       minLength: 1,
       maxLength: 200,
       pattern: '^[\\x21-\\x7e]+$',
-      description: 'repeat a POST safely: the same key (per caller and plan) replays the first answer and writes nothing',
+      description: 'retry a write safely: per caller, operation and target, the same key with the same request answers as the first and writes nothing more; with another request, 422 (idempotency.key_reused). Keys expire after 24 h',
     }),
   ),
   'if-match': Type.Optional(

@@ -55,7 +55,6 @@ export const MeasureSchema = Type.Union([
 
 export const CreatePlanBody = Type.Object(
   {
-    planId: Type.Optional(Uuid('client-chosen plan id; otherwise derived from Idempotency-Key, else random')),
     learnerRef: Ref('pseudonymous learner id (never a name or personal code)'),
     semester: Type.String({ pattern: SEMESTER_PATTERN, description: 'e.g. "2025/26-1"' }),
     grade: Type.Integer({ minimum: 1, maximum: 12 }),

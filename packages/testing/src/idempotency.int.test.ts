@@ -1,0 +1,234 @@
+// Idempotency-Key and plan ids as an attacker would try them, on real Temporal and Postgres: ids the server
+// chooses (no create answer tells a school about another's plans), a key scoped to the whole caller and the
+// operation, a reused key with another request refused, a retry after a lost answer answered once.
+import { randomUUID } from 'node:crypto';
+import { createPlanWorker } from '@iap/worker';
+import { NativeConnection } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MUNI_A, preparerOf, SCHOOL_A, SCHOOL_B, startTestStack, type TestStack } from './stack.js';
+import { SEMESTER_NOW, TODAY } from './workflow-driver.js';
+
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+const draft = (over: Record<string, unknown> = {}) => ({
+  learnerRef: `L-${randomUUID().slice(0, 8)}`,
+  semester: SEMESTER_NOW,
+  grade: 7,
+  risks: [{ riskId: 'r1', type: 'learning', factor: 'insufficient grades in mathematics', note: '' }],
+  measures: [
+    { measureId: 'm1', kind: 'consultation', riskIds: ['r1'], justification: 'extra lessons', providerType: 'teacher', subject: 'mathematics', plannedMinutes: 240 },
+  ],
+  ...over,
+});
+
+const send = (method: 'POST' | 'PUT', token: string, url: string, payload?: unknown, key?: string, app: FastifyInstance = stack.app) =>
+  app.inject({
+    method,
+    url,
+    headers: { authorization: `Bearer ${token}`, ...(key !== undefined ? { 'idempotency-key': key } : {}) },
+    ...(payload !== undefined ? { payload: payload as object } : {}),
+  });
+
+async function eventCount(): Promise<number> {
+  const r = await sql<{ n: string }>`select count(*) as n from events`.execute(stack.db);
+  return Number(r.rows[0]!.n);
+}
+
+/** Plans drafted for a learner (the log, not the answer: what was really written). */
+async function plansOf(learnerRef: string): Promise<string[]> {
+  const rows = await stack.db
+    .selectFrom('events')
+    .select('stream_id')
+    .where('event_type', '=', 'PlanDrafted')
+    .where(sql<boolean>`data ->> 'learnerRef' = ${learnerRef}`)
+    .execute();
+  return rows.map((r) => r.stream_id);
+}
+
+/** The parts of a problem that do not name the request. */
+const problemOf = (res: { statusCode: number; json(): unknown }) => {
+  const { status, type, title, detail, field, code } = res.json() as Record<string, unknown>;
+  return { http: res.statusCode, status, type, title, detail, field, code };
+};
+
+describe('creating a plan, from another school', () => {
+  it("answers alike whether or not another school used the plan id: ids are the server's", async () => {
+    const a = stack.token(preparerOf(SCHOOL_A));
+    const b = stack.token(preparerOf(SCHOOL_B));
+    const created = await send('POST', a, '/plans', draft());
+    expect(created.statusCode).toBe(201);
+    const usedId = created.json().planId as string;
+
+    const onUsed = await send('POST', b, '/plans', draft({ planId: usedId }));
+    const onFresh = await send('POST', b, '/plans', draft({ planId: randomUUID() }));
+    expect(onUsed.statusCode).toBe(400);
+    expect(problemOf(onUsed)).toEqual(problemOf(onFresh));
+    expect(problemOf(onUsed).field).toBe('body.planId');
+    // And school A's plan is as it was.
+    expect((await stack.app.inject({ method: 'GET', url: `/plans/${usedId}`, headers: { authorization: `Bearer ${a}` } })).json()).toMatchObject({
+      version: 1,
+      schoolId: SCHOOL_A.school,
+    });
+  });
+
+  it('answers alike whether or not another school used the key, and gives each school its own plan', async () => {
+    const key = `create-${randomUUID()}`;
+    const body = draft();
+    // The same subject in both schools, as `iap token` once gave every token.
+    const a = stack.token(preparerOf(SCHOOL_A, 'local-user'));
+    const b = stack.token(preparerOf(SCHOOL_B, 'local-user'));
+    const first = await send('POST', a, '/plans', body, key);
+    const second = await send('POST', b, '/plans', body, key);
+    const fresh = await send('POST', b, '/plans', draft(), `create-${randomUUID()}`);
+    expect([first.statusCode, second.statusCode, fresh.statusCode]).toEqual([201, 201, 201]);
+    expect(second.headers['idempotent-replayed']).toBeUndefined();
+    const [pa, pb] = [first.json().planId as string, second.json().planId as string];
+    expect(pb).not.toBe(pa);
+    expect(second.json()).toMatchObject({ version: 1, status: 'draft', events: [{ type: 'PlanDrafted', version: 1 }] });
+    expect(Object.keys(second.json()).sort()).toEqual(Object.keys(fresh.json()).sort());
+    expect((await plansOf(body.learnerRef)).sort()).toEqual([pa, pb].sort());
+    const read = async (token: string, id: string) => (await stack.app.inject({ method: 'GET', url: `/plans/${id}`, headers: { authorization: `Bearer ${token}` } })).statusCode;
+    expect([await read(a, pa), await read(b, pb), await read(a, pb), await read(b, pa)]).toEqual([200, 200, 404, 404]);
+  });
+});
+
+describe('one key, another request', () => {
+  it('refuses a create with 422 naming the header, and writes nothing', async () => {
+    const token = stack.token(preparerOf(SCHOOL_A));
+    const key = `create-${randomUUID()}`;
+    const body = draft();
+    const first = await send('POST', token, '/plans', body, key);
+    expect(first.statusCode).toBe(201);
+    const before = await eventCount();
+    const other = await send('POST', token, '/plans', { ...body, grade: 8 }, key);
+    expect(other.statusCode).toBe(422);
+    expect(other.headers['content-type']).toContain('application/problem+json');
+    expect(other.json()).toMatchObject({ status: 422, code: 'idempotency.key_reused', field: 'headers.idempotency-key' });
+    expect(await eventCount()).toBe(before);
+    expect(await plansOf(body.learnerRef)).toEqual([first.json().planId]);
+    // The request the key stands for is still answered as it was.
+    const again = await send('POST', token, '/plans', body, key);
+    expect(again.statusCode).toBe(201);
+    expect(again.json()).toEqual(first.json());
+    expect(again.headers.location).toBe(first.headers.location);
+  });
+
+  it('refuses a plan command with another body, and a budget with another amount', async () => {
+    const token = stack.token(preparerOf(SCHOOL_A));
+    const planId = (await send('POST', token, '/plans', draft())).json().planId as string;
+    const key = `consent-${randomUUID()}`;
+    const consent = { givenBy: 'parent', signedOn: TODAY, documentRef: 'APP-1' };
+    expect((await send('POST', token, `/plans/${planId}/consent`, consent, key)).statusCode).toBe(200);
+    const before = await eventCount();
+    const other = await send('POST', token, `/plans/${planId}/consent`, { ...consent, documentRef: 'APP-2' }, key);
+    expect(other.statusCode).toBe(422);
+    expect(other.json()).toMatchObject({ code: 'idempotency.key_reused', field: 'headers.idempotency-key' });
+    expect(await eventCount()).toBe(before);
+
+    const finance = stack.token({ sub: 'finance-a', role: 'finance', partner: MUNI_A });
+    const url = `/budgets/${MUNI_A}/${encodeURIComponent(SEMESTER_NOW)}`;
+    const budgetKey = `budget-${randomUUID()}`;
+    const set = await send('PUT', finance, url, { allocatedCents: 1_000_000 }, budgetKey);
+    expect(set.statusCode, set.body).toBe(200);
+    const reused = await send('PUT', finance, url, { allocatedCents: 2_000_000 }, budgetKey);
+    expect(reused.statusCode).toBe(422);
+    expect(reused.json()).toMatchObject({ code: 'idempotency.key_reused' });
+    const budget = await stack.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${finance}` } });
+    expect(budget.json()).toMatchObject({ allocatedCents: 1_000_000, version: set.json().version });
+  });
+});
+
+describe('one key, another command', () => {
+  it('executes a submission sent under the key of the consent before it', async () => {
+    const token = stack.token(preparerOf(SCHOOL_A));
+    const planId = (await send('POST', token, '/plans', draft())).json().planId as string;
+    const key = `step-${randomUUID()}`;
+    const granted = await send('POST', token, `/plans/${planId}/consent`, { givenBy: 'parent', signedOn: TODAY, documentRef: 'APP-1' }, key);
+    expect(granted.json()).toMatchObject({ version: 2, events: [{ type: 'ConsentGranted' }] });
+    const submitted = await send('POST', token, `/plans/${planId}/submission`, undefined, key);
+    expect(submitted.statusCode, submitted.body).toBe(200);
+    expect(submitted.json()).toMatchObject({ version: 3, status: 'in_approval', events: [{ type: 'PlanSubmittedForApproval', version: 3 }] });
+    const row = await stack.db.selectFrom('plans').select(['status', 'version']).where('plan_id', '=', planId).executeTakeFirstOrThrow();
+    expect(row).toEqual({ status: 'in_approval', version: 3 });
+  });
+
+  it('executes each approval level when one subject holds every role and reuses its key', async () => {
+    const sub = 'local-user';
+    const preparer = stack.token(preparerOf(SCHOOL_A, sub));
+    const director = stack.token({ sub, role: 'school_director', ...SCHOOL_A });
+    const coordinator = stack.token({ sub, role: 'municipality_coordinator', municipality: MUNI_A, partner: MUNI_A });
+    const national = stack.token({ sub, role: 'national_coordinator' });
+    const planId = (await send('POST', preparer, '/plans', draft())).json().planId as string;
+    await send('POST', preparer, `/plans/${planId}/consent`, { givenBy: 'parent', signedOn: TODAY, documentRef: 'APP-1' });
+    await send('POST', preparer, `/plans/${planId}/submission`);
+    const key = 'approve';
+    const answers = [
+      await send('POST', director, `/plans/${planId}/approvals`, { level: 'school' }, key),
+      await send('POST', coordinator, `/plans/${planId}/approvals`, { level: 'municipality' }, key),
+      await send('POST', national, `/plans/${planId}/approvals`, { level: 'national' }, key),
+    ];
+    expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 200]);
+    // The last level's signature also approves the plan: two events.
+    expect(answers.map((a) => a.json().version)).toEqual([4, 5, 7]);
+    expect(answers[2]!.json().status).toBe('approved');
+  });
+});
+
+describe('a retry after a lost answer', () => {
+  it('expires a key after its time: the same key then stands for a new request', async () => {
+    const app = await stack.buildApp({ idempotencyKeyTtlMs: 1_000 });
+    const token = stack.token(preparerOf(SCHOOL_A));
+    const key = `create-${randomUUID()}`;
+    const first = await send('POST', token, '/plans', draft(), key, app);
+    expect(first.statusCode).toBe(201);
+    await new Promise((r) => setTimeout(r, 1_500));
+    const later = await send('POST', token, '/plans', draft({ grade: 9 }), key, app);
+    expect(later.statusCode).toBe(201);
+    expect(later.json().planId).not.toBe(first.json().planId);
+  });
+
+  // Last in the file: it stops the stack's worker.
+  it('gets the first answer and writes once, after a 503 from a stopped worker', { timeout: 60_000 }, async () => {
+    const app = await stack.buildApp({ commandTimeoutMs: 1_500 });
+    const token = stack.token(preparerOf(SCHOOL_A));
+    const key = `create-${randomUUID()}`;
+    const body = draft();
+    await stack.stopWorker();
+    const lost = await send('POST', token, '/plans', body, key, app);
+    expect(lost.statusCode).toBe(503);
+    expect(Number(lost.headers['retry-after'])).toBeGreaterThan(0);
+
+    const connection = await NativeConnection.connect({ address: process.env.IAP_TEST_TEMPORAL_ADDRESS! });
+    const worker = await createPlanWorker({
+      connection,
+      namespace: 'default',
+      taskQueue: stack.taskQueue,
+      db: stack.database.appDb,
+      logger: stack.logger,
+      workflowBundlePath: process.env.IAP_TEST_WORKFLOW_BUNDLE!,
+    });
+    const running = worker.run();
+    try {
+      let retried = await send('POST', token, '/plans', body, key, app);
+      for (let i = 0; i < 20 && retried.statusCode === 503; i++) retried = await send('POST', token, '/plans', body, key, app);
+      expect(retried.statusCode, retried.body).toBe(201);
+      const again = await send('POST', token, '/plans', body, key, app);
+      expect(again.json()).toEqual(retried.json());
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect(await plansOf(body.learnerRef)).toEqual([retried.json().planId]);
+    } finally {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    }
+  });
+});
