@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // iap: the operator's command line: migrations, status, tokens, projections, the simulator and the audit tools.
 
+import { randomBytes } from 'node:crypto';
 import { Command, InvalidArgumentError } from 'commander';
 import { createDb, migrateToLatest, pendingMigrations, pingDb } from '@iap/db';
 import { connectTemporal, loadConfig, loadOrCreateJwtSecret, pingTemporal, signToken } from '@iap/runtime';
@@ -76,16 +77,16 @@ program
     if (!ROLES.includes(v)) throw new InvalidArgumentError(`role must be one of ${ROLES.join(', ')}`);
     return v;
   })
-  .option('--sub <id>', 'the user id', 'local-user')
+  .option('--sub <id>', 'the user id (default: a new one for every token, as two people never share one)')
   .option('--school <id>')
   .option('--municipality <id>')
   .option('--partner <id>')
   .option('--partner-type <type>', 'municipality | state_vocational')
   .option('--ttl <seconds>', 'lifetime in seconds', (v) => Number.parseInt(v, 10), 8 * 3600)
-  .action((o: { role: string; sub: string; school?: string; municipality?: string; partner?: string; partnerType?: 'municipality' | 'state_vocational'; ttl: number }) => {
+  .action((o: { role: string; sub?: string; school?: string; municipality?: string; partner?: string; partnerType?: 'municipality' | 'state_vocational'; ttl: number }) => {
     const secret = loadOrCreateJwtSecret(config.dataDir);
     const claims = {
-      sub: o.sub,
+      sub: o.sub ?? `local-${o.role}-${randomBytes(6).toString('hex')}`,
       role: o.role,
       ...(o.school ? { school: o.school } : {}),
       ...(o.municipality ? { municipality: o.municipality } : {}),
