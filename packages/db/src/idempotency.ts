@@ -14,8 +14,11 @@ export interface StoredAnswer {
 }
 
 export type KeyClaim =
-  /** Send the command under this id: the same for the key's first use, its retries and its duplicates. */
-  | { readonly kind: 'proceed'; readonly commandId: string }
+  /**
+   * Send the command under this id: the same for the key's first use, its retries and its duplicates.
+   * `retry`: the key was used before and no answer is recorded (lost, refused, or still in flight).
+   */
+  | { readonly kind: 'proceed'; readonly commandId: string; readonly retry: boolean }
   /** The key was used for a different request. */
   | { readonly kind: 'mismatch' }
   /** The request succeeded before: this is its answer. */
@@ -56,7 +59,7 @@ export async function claimIdempotencyKey(db: Kysely<Database>, input: ClaimKeyI
     )
     .returning('command_id')
     .executeTakeFirst();
-  if (fresh) return { kind: 'proceed', commandId: fresh.command_id };
+  if (fresh) return { kind: 'proceed', commandId: fresh.command_id, retry: false };
 
   const row = await db
     .selectFrom('idempotency_keys')
@@ -69,7 +72,7 @@ export async function claimIdempotencyKey(db: Kysely<Database>, input: ClaimKeyI
   if (row.response_status !== null) {
     return { kind: 'done', answer: { status: row.response_status, body: row.response_body, headers: (row.response_headers ?? {}) as Record<string, string> } };
   }
-  return { kind: 'proceed', commandId: row.command_id };
+  return { kind: 'proceed', commandId: row.command_id, retry: true };
 }
 
 /** Records the answer of the request that holds the key: its retries get it from now on. */

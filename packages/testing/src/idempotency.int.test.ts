@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { purgeExpiredIdempotencyKeys } from '@iap/db';
 import { createPlanWorker } from '@iap/worker';
+import { planWorkflowId } from '@iap/messages';
 import { NativeConnection } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
@@ -53,6 +54,25 @@ async function plansOf(learnerRef: string): Promise<string[]> {
     .where(sql<boolean>`data ->> 'learnerRef' = ${learnerRef}`)
     .execute();
   return rows.map((r) => r.stream_id);
+}
+
+/** Runs a worker on the stack's task queue (after its own was stopped); resolves to its stop. */
+async function startWorker(): Promise<() => Promise<void>> {
+  const connection = await NativeConnection.connect({ address: process.env.IAP_TEST_TEMPORAL_ADDRESS! });
+  const worker = await createPlanWorker({
+    connection,
+    namespace: 'default',
+    taskQueue: stack.taskQueue,
+    db: stack.database.appDb,
+    logger: stack.logger,
+    workflowBundlePath: process.env.IAP_TEST_WORKFLOW_BUNDLE!,
+  });
+  const running = worker.run();
+  return async () => {
+    worker.shutdown();
+    await running;
+    await connection.close();
+  };
 }
 
 /** The parts of a problem that do not name the request. */
@@ -199,8 +219,8 @@ describe('a retry after a lost answer', () => {
     expect(later.json().planId).not.toBe(first.json().planId);
   });
 
-  // Last in the file: it stops the stack's worker.
-  it('gets the first answer and writes once, after a 503 from a stopped worker', { timeout: 60_000 }, async () => {
+  // Last in the file: it stops the stack's worker and runs its own.
+  it('gets the first answer and writes once, after a 503 from a stopped worker', { timeout: 90_000 }, async () => {
     const app = await stack.buildApp({ commandTimeoutMs: 1_500 });
     const token = stack.token(preparerOf(SCHOOL_A));
     const key = `create-${randomUUID()}`;
@@ -210,28 +230,58 @@ describe('a retry after a lost answer', () => {
     expect(lost.statusCode).toBe(503);
     expect(Number(lost.headers['retry-after'])).toBeGreaterThan(0);
 
-    const connection = await NativeConnection.connect({ address: process.env.IAP_TEST_TEMPORAL_ADDRESS! });
-    const worker = await createPlanWorker({
-      connection,
-      namespace: 'default',
-      taskQueue: stack.taskQueue,
-      db: stack.database.appDb,
-      logger: stack.logger,
-      workflowBundlePath: process.env.IAP_TEST_WORKFLOW_BUNDLE!,
-    });
-    const running = worker.run();
+    let stop = await startWorker();
+    let retried = await send('POST', token, '/plans', body, key, app);
+    for (let i = 0; i < 20 && retried.statusCode === 503; i++) retried = await send('POST', token, '/plans', body, key, app);
+    expect(retried.statusCode, retried.body).toBe(201);
+    const again = await send('POST', token, '/plans', body, key, app);
+    expect(again.json()).toEqual(retried.json());
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    const planId = retried.json().planId as string;
+    expect(await plansOf(body.learnerRef)).toEqual([planId]);
+
+    // Two commands whose answers are lost while the worker is down: one ends its plan's workflow, the other
+    // makes its plan's workflow continue as new. Their retries are answered with what each command did.
+    const canApp = await stack.buildApp({ commandTimeoutMs: 1_500, continueAsNewAfterEvents: 8 });
+    const other = (await send('POST', token, '/plans', draft(), undefined, canApp)).json().planId as string;
+    expect((await send('POST', token, `/plans/${planId}/consent-request`, undefined, undefined, app)).statusCode).toBe(200);
+    await stop();
+    const refusalKey = `refusal-${randomUUID()}`;
+    const refusal = { refusedBy: 'parent', reason: 'no need' };
+    expect((await send('POST', token, `/plans/${planId}/consent-refusal`, refusal, refusalKey, app)).statusCode).toBe(503);
+    const grantKey = `grant-${randomUUID()}`;
+    const grant = { givenBy: 'parent', signedOn: TODAY, documentRef: 'APP-1' };
+    const otherHandle = stack.client.workflow.getHandle(planWorkflowId(other));
+    const runBefore = (await otherHandle.describe()).runId;
+    expect((await send('POST', token, `/plans/${other}/consent`, grant, grantKey, canApp)).statusCode).toBe(503);
+    stop = await startWorker();
     try {
-      let retried = await send('POST', token, '/plans', body, key, app);
-      for (let i = 0; i < 20 && retried.statusCode === 503; i++) retried = await send('POST', token, '/plans', body, key, app);
-      expect(retried.statusCode, retried.body).toBe(201);
-      const again = await send('POST', token, '/plans', body, key, app);
-      expect(again.json()).toEqual(retried.json());
-      expect(again.headers['idempotent-replayed']).toBe('true');
-      expect(await plansOf(body.learnerRef)).toEqual([retried.json().planId]);
+      const handle = stack.client.workflow.getHandle(planWorkflowId(planId));
+      for (const deadline = Date.now() + 30_000; ; ) {
+        const [ended, moved] = [(await handle.describe()).status.name === 'COMPLETED', (await otherHandle.describe()).runId !== runBefore];
+        if (ended && moved) break;
+        if (Date.now() > deadline) throw new Error(`the workflows did not move on (ended ${ended}, continued as new ${moved})`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const types = async (id: string) =>
+        (await stack.db.selectFrom('events').select('event_type').where('stream_id', '=', id).orderBy('stream_version').execute()).map((e) => e.event_type);
+
+      const refused = await send('POST', token, `/plans/${planId}/consent-refusal`, refusal, refusalKey, app);
+      expect(refused.statusCode, refused.body).toBe(200);
+      expect(refused.json()).toMatchObject({ planId, version: 3, status: 'consent_refused', events: [{ type: 'ConsentRefused', version: 3 }] });
+      expect(refused.headers.etag).toBe('"3"');
+      expect(await types(planId)).toEqual(['PlanDrafted', 'ConsentRequested', 'ConsentRefused']);
+
+      const granted = await send('POST', token, `/plans/${other}/consent`, grant, grantKey, canApp);
+      expect(granted.statusCode, granted.body).toBe(200);
+      expect(granted.json()).toMatchObject({ planId: other, version: 2, status: 'draft', events: [{ type: 'ConsentGranted', version: 2 }] });
+      expect(await types(other)).toEqual(['PlanDrafted', 'ConsentGranted']);
+
+      // Another school's staff sending the same key learn nothing of it.
+      const foreign = await send('POST', stack.token(preparerOf(SCHOOL_B)), `/plans/${planId}/consent-refusal`, refusal, refusalKey, app);
+      expect(foreign.statusCode).toBe(404);
     } finally {
-      worker.shutdown();
-      await running;
-      await connection.close();
+      await stop();
     }
   });
 });

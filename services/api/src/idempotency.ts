@@ -47,9 +47,16 @@ export class Idempotency {
 
   /**
    * Runs a write under the request's Idempotency-Key (if it has one) and sends its answer. `write` gets the
-   * ids to send the command under; without a key they are new for every request.
+   * ids to send the command under; without a key they are new for every request. `recorded`, for a retry
+   * whose answer was lost, finds the command's outcome in the event log: the workflow that took it may have
+   * continued as new or ended since, and would not know the command again.
    */
-  async run(request: FastifyRequest, reply: FastifyReply, write: (ids: CommandIds) => Promise<Answer>): Promise<FastifyReply> {
+  async run(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    write: (ids: CommandIds) => Promise<Answer>,
+    recorded?: (ids: CommandIds) => Promise<Answer | null>,
+  ): Promise<FastifyReply> {
     const key = request.headers['idempotency-key'];
     if (typeof key !== 'string') {
       const commandId = randomUUID();
@@ -83,7 +90,8 @@ export class Idempotency {
 
     // A refusal or a 503 is not remembered: a refusal wrote nothing, and a 503's command may still complete.
     // Either way a retry is sent again under the same command id and answered on its own.
-    const answer = await write({ commandId: claim.commandId, updateId: `idem:${claim.commandId}` });
+    const ids = { commandId: claim.commandId, updateId: `idem:${claim.commandId}` };
+    const answer = (claim.retry && recorded ? await recorded(ids) : null) ?? (await write(ids));
     // The write is durable whether or not its answer is kept; a retry that finds none resends the same command.
     await recordIdempotentAnswer(this.db, keyHash, answer).catch((e: unknown) => request.log.warn({ err: e }, 'could not record an idempotent answer'));
     return send(reply, answer);

@@ -46,7 +46,7 @@ import {
 import { CommandResultSchema } from '../schemas/plan.js';
 import { decodeCursor, exactTime, expectedVersionOf, pageSize, splitPage } from '../http.js';
 import { canSee, scopeOf } from '../scope.js';
-import { commandMeta, toPlanDto } from './plans.js';
+import { commandAnswer, commandMeta, recordedCommandResult, toPlanDto } from './plans.js';
 
 export interface PlanCommandRoutesOptions {
   readonly db: Kysely<Database>;
@@ -335,36 +335,46 @@ export const planCommandRoutes: FastifyPluginAsyncTypebox<PlanCommandRoutesOptio
           throw new HttpProblem(403, 'plan.forbidden_role', `${why}; ${r.type} is for the ${whoMay(r.type)}`, { code: 'plan.forbidden_role' });
         }
         const command = r.toCommand(request.body as Static<B>, params);
-        return idempotency.run(request, reply, async ({ updateId }) => {
-          let result;
-          try {
-            // The workflow checks the caller's scope against the plan before anything else (the domain's
-            // maySee): a plan outside it is refused as not found, so no projection row is read on the way.
-            result = await plans.execute(
-              params.planId,
-              command,
-              {
-                ...commandMeta(actor, request.id, expectedVersion, updateId),
-                scope: { schoolId: actor.schoolId, municipalityId: actor.municipalityId, partnerId: actor.partnerId },
-              },
-              updateId,
-            );
-          } catch (err) {
-            // No workflow takes it: none ever ran for this id, or the plan's has finished (it takes no more
-            // commands). Only the row tells the two apart, and whether the caller may know.
-            if (err instanceof HttpProblem && err.status === 404) {
-              const row = await visiblePlanScope(actor, params.planId);
-              if (TERMINAL_STATUSES.has(row.status as PlanState['status'])) {
-                throw new HttpProblem(409, 'plan.wrong_status', `the plan is ${row.status.replace(/_/g, ' ')} and takes no more commands`, {
-                  code: 'plan.wrong_status',
-                });
+        return idempotency.run(
+          request,
+          reply,
+          async ({ updateId }) => {
+            let result;
+            try {
+              // The workflow checks the caller's scope against the plan before anything else (the domain's
+              // maySee): a plan outside it is refused as not found, so no projection row is read on the way.
+              result = await plans.execute(
+                params.planId,
+                command,
+                {
+                  ...commandMeta(actor, request.id, expectedVersion, updateId),
+                  scope: { schoolId: actor.schoolId, municipalityId: actor.municipalityId, partnerId: actor.partnerId },
+                },
+                updateId,
+              );
+            } catch (err) {
+              // No workflow takes it: none ever ran for this id, or the plan's has finished (it takes no more
+              // commands). Only the row tells the two apart, and whether the caller may know.
+              if (err instanceof HttpProblem && err.status === 404) {
+                const row = await visiblePlanScope(actor, params.planId);
+                if (TERMINAL_STATUSES.has(row.status as PlanState['status'])) {
+                  throw new HttpProblem(409, 'plan.wrong_status', `the plan is ${row.status.replace(/_/g, ' ')} and takes no more commands`, {
+                    code: 'plan.wrong_status',
+                  });
+                }
               }
+              throw err;
             }
-            throw err;
-          }
-          request.log.info({ planId: params.planId, command: r.type, version: result.version }, 'plan command accepted');
-          return { status: 200, headers: { etag: `"${result.version}"` }, body: { ...result, events: [...result.events] } };
-        });
+            request.log.info({ planId: params.planId, command: r.type, version: result.version }, 'plan command accepted');
+            return commandAnswer(result, 200);
+          },
+          async ({ updateId }) => {
+            // Only a plan the caller may see answers from its log (the workflow would refuse the others).
+            const result = await recordedCommandResult(db, params.planId, updateId);
+            if (result) await visiblePlanScope(actor, params.planId);
+            return result && commandAnswer(result, 200);
+          },
+        );
       },
     );
   }

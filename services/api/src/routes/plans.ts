@@ -1,7 +1,8 @@
 // Plan routes for schools and coordinators: create and read. Writes go through the plan's workflow only.
 
-import { erasedLearners, findLearner, getPlanRow, learnerRefKey, type Database, type PlanRow } from '@iap/db';
-import type { CommandMeta } from '@iap/messages';
+import { erasedLearners, findLearner, foldRecorded, getPlanRow, learnerRefKey, readStream, type Database, type PlanRow } from '@iap/db';
+import { initialState } from '@iap/domain';
+import type { CommandMeta, CommandResult } from '@iap/messages';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
@@ -41,6 +42,32 @@ export function commandMeta(actor: RequestActor, requestId: string, expectedVers
     expectedVersion,
   };
 }
+
+/**
+ * What a command sent under `commandId` left in the plan's log, as the workflow answered it: its events, and
+ * the plan's version and status after them. Null when the log holds none (not taken, or refused).
+ */
+export async function recordedCommandResult(db: Kysely<Database>, planId: string, commandId: string): Promise<CommandResult | null> {
+  const stream = await readStream(db, planId);
+  const mine = stream.filter((e) => e.metadata.commandId === commandId);
+  const last = mine.at(-1);
+  if (!last) return null;
+  const state = foldRecorded(initialState(), stream.slice(0, stream.indexOf(last) + 1));
+  if (state.status === 'none') return null;
+  return {
+    planId,
+    version: last.streamVersion,
+    status: state.status,
+    events: mine.map((e) => ({ eventId: e.eventId, type: e.type as CommandResult['events'][number]['type'], version: e.streamVersion, globalPosition: e.globalPosition })),
+  };
+}
+
+/** A plan command's answer (201 for the draft that creates it). */
+export const commandAnswer = (result: CommandResult, status: 200 | 201) => ({
+  status,
+  headers: { ...(status === 201 ? { location: `/plans/${result.planId}` } : {}), etag: `"${result.version}"` },
+  body: { ...result, events: [...result.events] },
+});
 
 export function toPlanDto(row: PlanRow, erased: ReadonlySet<string> = new Set()) {
   return {
@@ -90,30 +117,38 @@ export const planRoutes: FastifyPluginAsyncTypebox<PlanRoutesOptions> = async (a
       }
       const body = request.body;
       // The plan id is the server's: a new one per create, the same for a retry under the same key.
-      return idempotency.run(request, reply, async ({ commandId: planId, updateId }) => {
-        const result = await plans.create(
-          planId,
-          {
-            type: 'DraftPlan',
-            data: {
-              planId,
-              learnerRef: body.learnerRef,
-              schoolId,
-              municipalityId,
-              partner: { type: partnerType, id: partnerId },
-              semester: body.semester,
-              grade: body.grade,
-              risks: body.risks,
-              measures: body.measures,
-              previousPlanId: body.previousPlanId ?? null,
+      return idempotency.run(
+        request,
+        reply,
+        async ({ commandId: planId, updateId }) => {
+          const result = await plans.create(
+            planId,
+            {
+              type: 'DraftPlan',
+              data: {
+                planId,
+                learnerRef: body.learnerRef,
+                schoolId,
+                municipalityId,
+                partner: { type: partnerType, id: partnerId },
+                semester: body.semester,
+                grade: body.grade,
+                risks: body.risks,
+                measures: body.measures,
+                previousPlanId: body.previousPlanId ?? null,
+              },
             },
-          },
-          commandMeta(actor, request.id, null, updateId),
-          updateId,
-        );
-        request.log.info({ planId, version: result.version }, 'plan drafted');
-        return { status: 201, headers: { location: `/plans/${planId}`, etag: `"${result.version}"` }, body: { ...result, events: [...result.events] } };
-      });
+            commandMeta(actor, request.id, null, updateId),
+            updateId,
+          );
+          request.log.info({ planId, version: result.version }, 'plan drafted');
+          return commandAnswer(result, 201);
+        },
+        async ({ commandId: planId, updateId }) => {
+          const result = await recordedCommandResult(db, planId, updateId);
+          return result && commandAnswer(result, 201);
+        },
+      );
     },
   );
 
