@@ -204,6 +204,61 @@ describe('one key, another command', () => {
   });
 });
 
+describe('claim steps and key-less commands', () => {
+  it('refuses a claim step with another body under a used key, and takes the next step under the same key', async () => {
+    const preparer = stack.token(preparerOf(SCHOOL_A));
+    const director = stack.token({ sub: 'director-a', role: 'school_director', ...SCHOOL_A });
+    const coordinator = stack.token({ sub: 'coordinator-a', role: 'municipality_coordinator', municipality: MUNI_A, partner: MUNI_A });
+    const national = stack.token({ sub: 'ikvd', role: 'national_coordinator' });
+    const finance = stack.token({ sub: 'finance-a', role: 'finance', partner: MUNI_A });
+    const ok = async (token: string, url: string, payload?: unknown, key?: string, method: 'POST' | 'PUT' = 'POST') => {
+      const r = await send(method, token, url, payload, key);
+      expect(r.statusCode, `${url}: ${r.body}`).toBeLessThan(300);
+      return r;
+    };
+    await ok(finance, `/budgets/${MUNI_A}/${encodeURIComponent(SEMESTER_NOW)}`, { allocatedCents: 5_000_000 }, undefined, 'PUT');
+    const planId = (
+      await ok(
+        preparer,
+        '/plans',
+        draft({
+          risks: [{ riskId: 'r1', type: 'economic', factor: 'low-income family', note: '' }],
+          measures: [{ measureId: 'm2', kind: 'compensation', riskIds: ['r1'], justification: 'bus', compensationType: 'public_transport', plannedCents: 100_000 }],
+        }),
+      )
+    ).json().planId as string;
+    await ok(preparer, `/plans/${planId}/consent`, { givenBy: 'parent', signedOn: TODAY, documentRef: 'APP-1' });
+    await ok(preparer, `/plans/${planId}/submission`);
+    await ok(director, `/plans/${planId}/approvals`, { level: 'school' });
+    await ok(coordinator, `/plans/${planId}/approvals`, { level: 'municipality' });
+    await ok(national, `/plans/${planId}/approvals`, { level: 'national' });
+    const claim = { claimId: 'k1', measureId: 'm2', compensationType: 'public_transport', periodFrom: TODAY, periodTo: TODAY, amountCents: 4_000, documentRefs: ['ticket-1'] };
+    await ok(preparer, `/plans/${planId}/claims`, claim);
+    for (let i = 0; i < 100 && (await stack.app.inject({ method: 'GET', url: `/claims/${planId}/k1`, headers: { authorization: `Bearer ${finance}` } })).statusCode !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+
+    const key = `claim-${randomUUID()}`;
+    await ok(finance, `/claims/${planId}/k1/verification`, { note: 'tickets match' }, key);
+    const reused = await send('POST', finance, `/claims/${planId}/k1/verification`, { note: 'something else' }, key);
+    expect(reused.statusCode).toBe(422);
+    expect(reused.json()).toMatchObject({ code: 'idempotency.key_reused', field: 'headers.idempotency-key' });
+    const approved = await ok(finance, `/claims/${planId}/k1/approval`, { approvedCents: 4_000 }, key);
+    expect(approved.json()).toMatchObject({ status: 'approved', events: [{ type: 'ClaimApproved' }] });
+  });
+
+  it('takes two commands without a key as two, whatever request id the client sends', async () => {
+    const token = stack.token(preparerOf(SCHOOL_A));
+    const planId = (await send('POST', token, '/plans', draft())).json().planId as string;
+    const as = (url: string, payload?: unknown) =>
+      stack.app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${token}`, 'x-request-id': 'client-chosen-1' }, ...(payload ? { payload: payload as object } : {}) });
+    const granted = await as(`/plans/${planId}/consent`, { givenBy: 'parent', signedOn: TODAY, documentRef: 'APP-1' });
+    const submitted = await as(`/plans/${planId}/submission`);
+    expect(granted.json()).toMatchObject({ version: 2, events: [{ type: 'ConsentGranted' }] });
+    expect(submitted.json()).toMatchObject({ version: 3, status: 'in_approval', events: [{ type: 'PlanSubmittedForApproval' }] });
+  });
+});
+
 describe('a retry after a lost answer', () => {
   it('expires a key after its time: the same key then stands for a new request', async () => {
     const app = await stack.buildApp({ idempotencyKeyTtlMs: 1_000 });
