@@ -9,20 +9,21 @@ import { NativeConnection } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MUNI_A, preparerOf, SCHOOL_A, SCHOOL_B, startTestStack, type TestStack } from './stack.js';
+import { MUNI_A, preparerOf, registerLearner, SCHOOL_A, SCHOOL_B, startTestStack, type TestStack } from './stack.js';
 import { SEMESTER_NOW, TODAY } from './workflow-driver.js';
 
 let stack: TestStack;
 
 beforeAll(async () => {
   stack = await startTestStack();
+  for (const school of [SCHOOL_A, SCHOOL_B]) await registerLearner(stack.app, stack.token(preparerOf(school)), 'L-idem');
 });
 afterAll(async () => {
   await stack?.close();
 });
 
 const draft = (over: Record<string, unknown> = {}) => ({
-  learnerRef: `L-${randomUUID().slice(0, 8)}`,
+  learnerRef: 'L-idem',
   semester: SEMESTER_NOW,
   grade: 7,
   risks: [{ riskId: 'r1', type: 'learning', factor: 'insufficient grades in mathematics', note: '' }],
@@ -43,6 +44,13 @@ const send = (method: 'POST' | 'PUT', token: string, url: string, payload?: unkn
 async function eventCount(): Promise<number> {
   const r = await sql<{ n: string }>`select count(*) as n from events`.execute(stack.db);
   return Number(r.rows[0]!.n);
+}
+
+/** A learner registered at each token's school under one new reference, so its plans can be counted. */
+async function freshLearner(...tokens: string[]): Promise<string> {
+  const ref = `L-${randomUUID().slice(0, 8)}`;
+  for (const t of tokens) await registerLearner(stack.app, t, ref);
+  return ref;
 }
 
 /** Plans drafted for a learner (the log, not the answer: what was really written). */
@@ -103,10 +111,10 @@ describe('creating a plan, from another school', () => {
 
   it('answers alike whether or not another school used the key, and gives each school its own plan', async () => {
     const key = `create-${randomUUID()}`;
-    const body = draft();
     // The same subject in both schools, as `iap token` once gave every token.
     const a = stack.token(preparerOf(SCHOOL_A, 'local-user'));
     const b = stack.token(preparerOf(SCHOOL_B, 'local-user'));
+    const body = draft({ learnerRef: await freshLearner(a, b) });
     const first = await send('POST', a, '/plans', body, key);
     const second = await send('POST', b, '/plans', body, key);
     const fresh = await send('POST', b, '/plans', draft(), `create-${randomUUID()}`);
@@ -126,7 +134,7 @@ describe('one key, another request', () => {
   it('refuses a create with 422 naming the header, and writes nothing', async () => {
     const token = stack.token(preparerOf(SCHOOL_A));
     const key = `create-${randomUUID()}`;
-    const body = draft();
+    const body = draft({ learnerRef: await freshLearner(token) });
     const first = await send('POST', token, '/plans', body, key);
     expect(first.statusCode).toBe(201);
     const before = await eventCount();
@@ -279,7 +287,7 @@ describe('a retry after a lost answer', () => {
     const app = await stack.buildApp({ commandTimeoutMs: 1_500 });
     const token = stack.token(preparerOf(SCHOOL_A));
     const key = `create-${randomUUID()}`;
-    const body = draft();
+    const body = draft({ learnerRef: await freshLearner(token) });
     await stack.stopWorker();
     const lost = await send('POST', token, '/plans', body, key, app);
     expect(lost.statusCode).toBe(503);
