@@ -31,8 +31,12 @@ export async function budgetWorkflow(input: BudgetWorkflowInput): Promise<void> 
     budgetCommandUpdate,
     (env: BudgetCommandEnvelope): Promise<BudgetCommandResult> =>
       lock.run(async () => {
-        const { events, recorded } = await appendDecided(streamId, state.version, decide(env), BUDGET_EVENT_SCHEMA_VERSIONS, env.meta, { kind: 'budget' });
-        recorded.forEach((r, i) => (state = evolveBudget(state, events[i]!, { occurredAt: r.occurredAt, version: r.version })));
+        const decided = decide(env);
+        // The amount it already has: nothing to record, the answer is the budget as it stands.
+        if (decided.length > 0) {
+          const { events, recorded } = await appendDecided(streamId, state.version, decided, BUDGET_EVENT_SCHEMA_VERSIONS, env.meta, { kind: 'budget' });
+          recorded.forEach((r, i) => (state = evolveBudget(state, events[i]!, { occurredAt: r.occurredAt, version: r.version })));
+        }
         return {
           partnerId: input.partnerId,
           semester: input.semester,

@@ -88,7 +88,10 @@ export interface BudgetsTable {
   allocated_cents: ColumnType<string, number, number>;
   approved_cents: ColumnType<string, number | undefined, number>;
   paid_cents: ColumnType<string, number | undefined, number>;
+  /** The allocation stream's version (what the budget workflow checks a new allocation against). */
   version: number;
+  /** Moves with every change to the row (allocation, approval, payment): the version and ETag clients see. */
+  revision: ColumnType<number, number | undefined, number>;
   updated_at: ColumnType<Date, string, string>;
 }
 

@@ -118,6 +118,45 @@ describe('claims and budgets', () => {
     expect((await call('PUT', tok.preparer, budgetUrl(MUNI_A), { allocatedCents: 5 })).statusCode).toBe(404);
   });
 
+  const putBudget = (cents: number, headers: Record<string, string> = {}) => call('PUT', tok.national, budgetUrl(MUNI_A), { allocatedCents: cents }, headers);
+
+  it('answers a PUT of the amount a budget already has (a retry after a lost answer) with 200 and the budget', async () => {
+    const set = await putBudget(3_500_000);
+    expect(set.statusCode, set.body).toBe(200);
+    const again = await putBudget(3_500_000);
+    expect(again.statusCode, again.body).toBe(200);
+    expect(again.json()).toEqual(set.json());
+    expect(again.headers.etag).toBe(set.headers.etag);
+  });
+
+  it("moves a budget's version and ETag with every change to it: allocations, approvals, payments", async () => {
+    const set = await putBudget(4_000_000);
+    expect(set.statusCode, set.body).toBe(200);
+    const v0 = set.json().version as number;
+    expect(set.headers.etag).toBe(`"${v0}"`);
+
+    const planId = await approvedPlan();
+    await claim(planId, 'v1', 2_000);
+    await ok('POST', tok.finance, `/claims/${planId}/v1/verification`, {});
+    await ok('POST', tok.finance, `/claims/${planId}/v1/approval`, { approvedCents: 2_000 });
+    const approved = await call('GET', tok.finance, budgetUrl(MUNI_A));
+    const v1 = approved.json().version as number;
+    expect(v1).toBeGreaterThan(v0);
+    expect(approved.headers.etag).toBe(`"${v1}"`);
+
+    await ok('POST', tok.finance, `/claims/${planId}/v1/payment`, { paidOn: TODAY, paymentRef: 'PO-V1' });
+    const paid = await call('GET', tok.finance, budgetUrl(MUNI_A));
+    const v2 = paid.json().version as number;
+    expect(v2).toBeGreaterThan(v1);
+    expect(paid.headers.etag).toBe(`"${v2}"`);
+
+    // If-Match holds the version the caller saw: one from before the approval is stale.
+    expect((await putBudget(5_000_000, { 'if-match': `"${v0}"` })).statusCode).toBe(412);
+    const current = await putBudget(5_000_000, { 'if-match': `"${v2}"` });
+    expect(current.statusCode, current.body).toBe(200);
+    expect(current.json()).toMatchObject({ allocatedCents: 5_000_000, version: v2 + 1 });
+  });
+
   it('never approves past the budget, however many approvals arrive at once', async () => {
     await ok('PUT', tok.national, budgetUrl(MUNI_B), { allocatedCents: 20_500 });
     // muni-b's own school and plan: 50 claims of 1,000 cents, all verified.

@@ -32,7 +32,9 @@ export async function projectBudget(trx: Db, events: readonly RecordedEvent[]): 
         .insertInto('budgets')
         .values({ partner_id: d.partnerId, semester: d.semester, allocated_cents: d.allocatedCents, version: e.streamVersion, updated_at: e.occurredAt })
         .onConflict((oc) =>
-          oc.columns(['partner_id', 'semester']).doUpdateSet({ allocated_cents: d.allocatedCents, version: e.streamVersion, updated_at: e.occurredAt }),
+          oc
+            .columns(['partner_id', 'semester'])
+            .doUpdateSet({ allocated_cents: d.allocatedCents, version: e.streamVersion, revision: sql`budgets.revision + 1`, updated_at: e.occurredAt } as never),
         )
         .execute();
     } catch (err) {
@@ -54,7 +56,7 @@ export async function applyClaimToBudget(trx: Db, partnerId: string, semester: s
     try {
       const r = await trx
         .updateTable('budgets')
-        .set({ [column]: sql`${sql.ref(column)} + ${cents}`, updated_at: e.occurredAt } as never)
+        .set({ [column]: sql`${sql.ref(column)} + ${cents}`, revision: sql`revision + 1`, updated_at: e.occurredAt } as never)
         .where('partner_id', '=', partnerId)
         .where('semester', '=', semester)
         .executeTakeFirst();

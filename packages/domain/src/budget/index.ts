@@ -44,9 +44,8 @@ export function decideBudget(command: BudgetCommand, state: BudgetState, ctx: Bu
       if (!Number.isSafeInteger(cents) || cents < 0) {
         throw new DomainError('budget.amount_invalid', 'rule', 'allocatedCents must be a whole number of cents, 0 or more', 'data.allocatedCents');
       }
-      if (state.status === 'allocated' && state.allocatedCents === cents) {
-        throw new DomainError('budget.unchanged', 'conflict', `the budget is already ${cents} cents`, 'data.allocatedCents');
-      }
+      // Setting the amount it already has changes nothing (a PUT retried after a lost answer): no event.
+      if (state.status === 'allocated' && state.allocatedCents === cents) return [];
       return [
         {
           type: 'BudgetAllocated',

@@ -237,10 +237,10 @@ export const financeRoutes: FastifyPluginAsyncTypebox<FinanceRoutesOptions> = as
       const row = await db.selectFrom('budgets').selectAll().where('partner_id', '=', partnerId).where('semester', '=', semester).executeTakeFirst();
       if (!row) throw new HttpProblem(404, 'not_found', `no budget is set for ${partnerId} in ${semester}`);
       const [allocated, approved, paid] = [Number(row.allocated_cents), Number(row.approved_cents), Number(row.paid_cents)];
-      return reply.header('etag', `"${row.version}"`).send({
+      return reply.header('etag', `"${row.revision}"`).send({
         partnerId,
         semester,
-        version: row.version,
+        version: row.revision,
         allocatedCents: allocated,
         approvedCents: approved,
         paidCents: paid,
@@ -275,21 +275,32 @@ export const financeRoutes: FastifyPluginAsyncTypebox<FinanceRoutesOptions> = as
       }
       const body = request.body;
       return idempotency.run(request, reply, async ({ updateId }) => {
-        const result = await plans.budgetCommand(
+        const budgetRow = () => db.selectFrom('budgets').selectAll().where('partner_id', '=', partnerId).where('semester', '=', semester).executeTakeFirst();
+        // If-Match names the revision the caller saw (every approval and payment moves it); the workflow then
+        // checks the allocation it was based on, so an allocation changed meanwhile is refused there too.
+        let allocationVersion: number | null = null;
+        if (expectedVersion !== null) {
+          const seen = await budgetRow();
+          if ((seen?.revision ?? 0) !== expectedVersion) {
+            throw new HttpProblem(412, 'budget.stale_version', `budget is at version ${seen?.revision ?? 0}, not ${expectedVersion}`, { code: 'budget.stale_version' });
+          }
+          allocationVersion = seen?.version ?? 0;
+        }
+        await plans.budgetCommand(
           partnerId,
           semester,
           { type: 'SetBudget', data: body.note !== undefined ? { allocatedCents: body.allocatedCents, note: body.note } : { allocatedCents: body.allocatedCents } },
-          { ...commandMeta(actor, request.id, expectedVersion, updateId), schoolId: null },
+          { ...commandMeta(actor, request.id, allocationVersion, updateId), schoolId: null },
           updateId,
         );
-        const row = await db.selectFrom('budgets').selectAll().where('partner_id', '=', partnerId).where('semester', '=', semester).executeTakeFirstOrThrow();
+        const row = (await budgetRow())!;
         return {
           status: 200,
-          headers: { etag: `"${result.version}"` },
+          headers: { etag: `"${row.revision}"` },
           body: {
             partnerId,
             semester,
-            version: result.version,
+            version: row.revision,
             allocatedCents: Number(row.allocated_cents),
             approvedCents: Number(row.approved_cents),
             paidCents: Number(row.paid_cents),
