@@ -157,6 +157,15 @@ describe('claims and budgets', () => {
     expect(current.json()).toMatchObject({ allocatedCents: 5_000_000, version: v2 + 1 });
   });
 
+  it('says how to write a semester in a budget URL when its slash is not encoded', async () => {
+    const r = await call('GET', tok.finance, `/budgets/${MUNI_A}/${SEMESTER_NOW}`);
+    expect(r.statusCode).toBe(404);
+    expect(r.headers['content-type']).toContain('application/problem+json');
+    const encoded = encodeURIComponent(SEMESTER_NOW);
+    expect(r.json().detail).toContain(`GET /budgets/${MUNI_A}/${encoded}`);
+    expect(r.json().field).toBe('semester');
+  });
+
   it('never approves past the budget, however many approvals arrive at once', async () => {
     await ok('PUT', tok.national, budgetUrl(MUNI_B), { allocatedCents: 20_500 });
     // muni-b's own school and plan: 50 claims of 1,000 cents, all verified.

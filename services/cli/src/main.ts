@@ -2,13 +2,14 @@
 // iap: the operator's command line: migrations, status, tokens, projections, the simulator and the audit tools.
 
 import { randomBytes } from 'node:crypto';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { createDb, migrateToLatest, pendingMigrations, pingDb } from '@iap/db';
 import { connectTemporal, loadConfig, loadOrCreateJwtSecret, pingTemporal, signToken } from '@iap/runtime';
 import { REPO_ROOT } from '@iap/infra';
 import { register as registerProjectionCommands } from './commands/projections.js';
 import { register as registerSimulateCommand } from './commands/simulate.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { PARTNER_TYPES, TOKEN_ROLES, tokenSubject, type TokenOptions } from './commands/token.js';
 
 const config = loadConfig(process.env, REPO_ROOT);
 const program = new Command('iap').description('Operate an iap-engine installation.').showHelpAfterError();
@@ -69,31 +70,20 @@ program
     process.exitCode = dbUp && temporalUp && apiStatus === 200 ? 0 : 1;
   });
 
-const ROLES = ['preparer', 'school_director', 'municipality_coordinator', 'national_coordinator', 'finance', 'auditor'];
 program
   .command('token')
   .description('issue a bearer token for local use (signed with IAP_JWT_SECRET or the dev stack secret)')
-  .requiredOption('--role <role>', `one of: ${ROLES.join(', ')}`, (v) => {
-    if (!ROLES.includes(v)) throw new InvalidArgumentError(`role must be one of ${ROLES.join(', ')}`);
-    return v;
-  })
+  .requiredOption('--role <role>', `one of: ${TOKEN_ROLES.join(', ')}`)
   .option('--sub <id>', 'the user id (default: a new one for every token, as two people never share one)')
-  .option('--school <id>')
-  .option('--municipality <id>')
-  .option('--partner <id>')
-  .option('--partner-type <type>', 'municipality | state_vocational')
+  .option('--school <id>', 'the school (preparer, school_director)')
+  .option('--municipality <id>', 'the municipality (preparer, school_director, municipality_coordinator)')
+  .option('--partner <id>', 'the partner (preparer, school_director, finance)')
+  .option('--partner-type <type>', `${PARTNER_TYPES.join(' | ')} (with --partner)`)
   .option('--ttl <seconds>', 'lifetime in seconds', (v) => Number.parseInt(v, 10), 8 * 3600)
-  .action((o: { role: string; sub?: string; school?: string; municipality?: string; partner?: string; partnerType?: 'municipality' | 'state_vocational'; ttl: number }) => {
-    const secret = loadOrCreateJwtSecret(config.dataDir);
-    const claims = {
-      sub: o.sub ?? `local-${o.role}-${randomBytes(6).toString('hex')}`,
-      role: o.role,
-      ...(o.school ? { school: o.school } : {}),
-      ...(o.municipality ? { municipality: o.municipality } : {}),
-      ...(o.partner ? { partner: o.partner } : {}),
-      ...(o.partnerType ? { partnerType: o.partnerType } : {}),
-    };
-    console.log(signToken(secret, claims, o.ttl));
+  .action((o: Omit<TokenOptions, 'sub'> & { sub?: string; ttl: number }) => {
+    const subject = tokenSubject({ ...o, sub: o.sub ?? `local-${o.role}-${randomBytes(6).toString('hex')}` });
+    if ('error' in subject) program.error(`iap token: ${subject.error}`, { exitCode: 2 });
+    else console.log(signToken(loadOrCreateJwtSecret(config.dataDir), subject, o.ttl));
   });
 
 registerAuditCommands(program, { config, databaseUrl, temporalAddress });

@@ -59,7 +59,13 @@ export const errorsPlugin = fp(async (app: FastifyInstance) => {
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const p = new HttpProblem(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
+    const route = request.url.split('?')[0]!;
+    // A semester (2026/27-1) holds a slash: written as is, it splits the path into one segment too many.
+    const semester = /\/(\d{4})\/(\d{2}-[12])(?=\/|$)/.exec(route);
+    const hint = semester
+      ? `; a semester in a URL has its slash encoded (${semester[1]}%2F${semester[2]}): ${request.method} ${route.replace(semester[0], `/${semester[1]}%2F${semester[2]}`)}`
+      : '';
+    const p = new HttpProblem(404, 'not_found', `no route ${request.method} ${route}${hint}`, semester ? { field: 'semester' } : {});
     return reply.code(404).type('application/problem+json').send(p.toProblem(request.id));
   });
 });
