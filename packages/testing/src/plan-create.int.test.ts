@@ -156,6 +156,20 @@ describe('POST /plans then GET /plans/:id', () => {
     expect(await countEvents()).toBe(before);
   });
 
+  it('leaves no workflow in Temporal for a draft it refuses (a semester that is over)', async () => {
+    const token = stack.token(preparerOf(SCHOOL_A));
+    const semester = '2020/21-1'; // no other test of this file drafts for it
+    const res = await stack.app.inject({ method: 'POST', url: '/plans', headers: { authorization: `Bearer ${token}` }, payload: draft({ semester }) });
+    expect(res.statusCode, res.body).toBe(422);
+    expect(res.json()).toMatchObject({ code: 'plan.semester_over', field: 'data.semester' });
+    // The refused plan's id is the server's and was never given out: look for any plan workflow of this file's
+    // task queue for that semester, running or failed. Visibility may lag a moment behind a start.
+    await new Promise((r) => setTimeout(r, 1_000));
+    const listed = [];
+    for await (const w of stack.client.workflow.list({ query: `TaskQueue = '${stack.taskQueue}' AND PlanSemester = '${semester}'` })) listed.push(w.workflowId);
+    expect(listed).toEqual([]);
+  });
+
   it('requires a bearer token', async () => {
     const res = await stack.app.inject({ method: 'POST', url: '/plans', payload: draft() });
     expect(res.statusCode).toBe(401);

@@ -1,7 +1,7 @@
 // The API's only way to change a plan: a Temporal Update to the plan's workflow (Update-with-Start for
 // a new plan). Temporal's answers become HTTP problems here, in one place.
 
-import type { BudgetCommand, DomainConfig, PlanCommand, PlanCommandOf } from '@iap/domain';
+import { decide, DEFAULT_DOMAIN_CONFIG, initialState, isDomainError, type BudgetCommand, type DomainConfig, type PlanCommand, type PlanCommandOf } from '@iap/domain';
 import {
   budgetCommandUpdate,
   budgetWorkflowId,
@@ -47,8 +47,15 @@ const KIND_STATUS: Record<Exclude<RefusalDetails['kind'], 'not_found'>, number> 
 export class PlanGateway {
   constructor(private readonly opts: PlanGatewayOptions) {}
 
-  /** Starts the plan's workflow if needed and sends it the DraftPlan command, in one call. */
+  /**
+   * Starts the plan's workflow if needed and sends it the DraftPlan command, in one call. The domain's own
+   * decision runs here first, so a draft it refuses (a semester that is over, a measure with no risk) starts
+   * no workflow and leaves nothing in Temporal; the workflow decides again, for what changes in between.
+   */
   async create(planId: string, command: PlanCommandOf<'DraftPlan'>, meta: CommandMeta, updateId: string): Promise<CommandResult> {
+    const refused = this.refusedDraft(command, meta);
+    // A retry of a create that was accepted (its semester may have ended since) gets the workflow's answer.
+    if (refused && !(await this.exists(planWorkflowId(planId)))) throw refused;
     const startWorkflowOperation = new WithStartWorkflowOperation('planWorkflow', {
       workflowId: planWorkflowId(planId),
       taskQueue: this.opts.taskQueue,
@@ -72,6 +79,27 @@ export class PlanGateway {
         updateId,
       }),
     );
+  }
+
+  /** The refusal the domain gives a new plan's draft, or null when it would accept it. */
+  private refusedDraft(command: PlanCommandOf<'DraftPlan'>, meta: CommandMeta): HttpProblem | null {
+    try {
+      decide(command, initialState(), { now: new Date().toISOString(), actor: meta.actor, config: this.opts.domainConfig ?? DEFAULT_DOMAIN_CONFIG });
+      return null;
+    } catch (e) {
+      if (!isDomainError(e)) throw e;
+      return new HttpProblem(KIND_STATUS[e.kind], e.code, e.message, { code: e.code, ...(e.field ? { field: e.field } : {}) });
+    }
+  }
+
+  private async exists(workflowId: string): Promise<boolean> {
+    try {
+      await this.call(() => this.opts.client.workflow.getHandle(workflowId).describe());
+      return true;
+    } catch (err) {
+      if (err instanceof HttpProblem && err.status === 404) return false;
+      throw err;
+    }
   }
 
   /** Sends a command to an existing plan. */
