@@ -46,6 +46,7 @@ import {
   log,
   ParentClosePolicy,
   patched,
+  setCurrentDetails,
   setHandler,
   sleep,
   startChild,
@@ -308,6 +309,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
       // this existed end at once, so the patch keeps them replaying.
       if (state.status !== 'closed' || !patchOn(CLOSED_PLAN_GRACE_PATCH)) break;
       graceUntil ??= Date.now() + (input.closedGraceMs ?? 30 * 86_400_000);
+      // What an operator sees of a Running workflow whose plan is closed (Web UI, `temporal workflow metadata`).
+      setCurrentDetails(`Plan closed: finished work. Until ${new Date(graceUntil).toISOString()} it takes a carry-over or a late claim outcome; then the workflow completes.`);
       const version = state.version;
       const woke = await condition(() => state.version !== version || outcomes.length > 0, Math.max(1, graceUntil - Date.now()));
       if (!woke) break;
@@ -332,6 +335,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState>
     const deadline = nextDeadline(state, config);
     const version = state.version;
     const changed = () => state.version !== version || outcomes.length > 0;
+    setCurrentDetails(`Plan ${state.status}: waits for a command${deadline ? `; ${deadline.command.type} falls due at ${deadline.at}` : ''}.`);
     if (!deadline) {
       dropTimer();
       await condition(changed);

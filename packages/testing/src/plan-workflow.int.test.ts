@@ -120,6 +120,33 @@ describe('plan workflow', () => {
     await p.handle.terminate('test done');
   });
 
+  it('shows an operator a closed plan as finished work: Running with PlanStatus=closed and its grace, then Completed', async () => {
+    const p = await PlanDriver.start(stack, { config: fastConfig({ semesterEndsInMs: 6_000 }), closedGraceMs: 4_000 });
+    await p.consentAndSubmit();
+    await p.approveAll();
+    await p.waitFor((s) => s.status === 'awaiting_evaluation');
+    await p.send(PREPARER, {
+      type: 'EvaluatePlan',
+      data: { riskOutcomes: [{ riskId: 'r1', change: 'reduced' }, { riskId: 'r2', change: 'reduced' }], outcome: 'continues', narrative: 'Better.' },
+    });
+    await p.send(PREPARER, { type: 'ClosePlan', data: {} });
+    // The README's queries: finished work in its grace, then finished for good.
+    const listed = async (query: string) => {
+      const ids: string[] = [];
+      for await (const w of stack.client.workflow.list({ query: `WorkflowId = '${p.handle.workflowId}' AND ${query}` })) ids.push(w.workflowId);
+      return ids;
+    };
+    const eventually = async (query: string) => {
+      for (let i = 0; i < 50 && (await listed(query)).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      return listed(query);
+    };
+    expect(await eventually(`PlanStatus = 'closed' AND ExecutionStatus = 'Running'`)).toEqual([p.handle.workflowId]);
+    const metadata = await p.handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    expect(metadata.currentDetails).toMatch(/^Plan closed: finished work\. Until \d{4}-\d{2}-\d{2}T.*Z it takes a carry-over or a late claim outcome; then the workflow completes\.$/);
+    expect((await p.handle.result()).status).toBe('closed');
+    expect(await eventually(`PlanStatus = 'closed' AND ExecutionStatus = 'Completed'`)).toEqual([p.handle.workflowId]);
+  }, 45_000);
+
   it('closes the plan when consent is refused', async () => {
     const p = await PlanDriver.start(stack);
     await p.send(PREPARER, { type: 'RequestConsent', data: {} });
