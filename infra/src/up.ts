@@ -20,7 +20,11 @@ let temporalServer: RunningTemporal | null = null;
 const children: Supervised[] = [];
 let stopping = false;
 
-async function shutdown(code: number, reason: string): Promise<never> {
+/**
+ * Stops what has started and exits; `sentence`, for a start that failed, is the last thing printed: what
+ * went wrong and what to do, in one line (the details are in the log above it).
+ */
+async function shutdown(code: number, reason: string, sentence?: string): Promise<never> {
   if (stopping) {
     // A second Ctrl-C: do not wait any longer, but leave nothing running behind.
     logger.warn({ reason }, 'forced stop: killing what is still running');
@@ -36,6 +40,7 @@ async function shutdown(code: number, reason: string): Promise<never> {
   await temporalServer?.stop().catch((err: unknown) => logger.error({ err }, 'temporal stop failed'));
   await pgServer?.stop().catch((err: unknown) => logger.error({ err }, 'postgres stop failed'));
   logger.info('stack stopped');
+  if (sentence) process.stderr.write(`\niap-engine did not start: ${sentence}\n`);
   process.exit(code);
 }
 
@@ -101,7 +106,9 @@ async function main(): Promise<void> {
   }
 
   const api = `http://${config.host}:${config.port}`;
-  if (!(await waitForHttp(`${api}/health`, 60_000))) await shutdown(1, 'the API did not become healthy within 60 s');
+  if (!(await waitForHttp(`${api}/health`, 60_000))) {
+    await shutdown(1, 'the API did not become healthy within 60 s', `the API did not answer ${api}/health within 60 s; see the log above (is port ${config.port} taken? set PORT).`);
+  }
 
   const tokens = demoTokens(jwtSecret);
   await writeFile(path.join(config.dataDir, 'demo-tokens.json'), `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
@@ -129,7 +136,11 @@ async function main(): Promise<void> {
   process.stdout.write(lines.join('\n'));
 }
 
-main().catch((err: unknown) => {
-  logger.fatal({ err }, 'the stack failed to start');
-  void shutdown(1, 'start failed');
-});
+/** Ends a failed start: what has started stops, and the last line says what went wrong (LOG_LEVEL=debug: its stack). */
+function failed(err: unknown): void {
+  logger.debug({ err }, 'the stack failed to start');
+  const message = err instanceof Error ? err.message : String(err);
+  void shutdown(1, 'start failed', /[.!?]$/.test(message) ? message : `${message}.`);
+}
+process.on('uncaughtException', failed);
+main().catch(failed);

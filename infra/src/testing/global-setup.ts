@@ -86,8 +86,11 @@ export default async function setup(): Promise<() => Promise<void>> {
   return async () => {
     await temporal?.stop();
     const pgNow = pg as RunningPostgres | null;
-    if (pgNow) await pgNow.stop();
-    else {
+    if (pgNow) {
+      await pgNow.stop();
+      // A cluster kept out of the clone (one the postgres user could not reach) goes too.
+      if (pgNow.dataDir !== path.join(runDir, 'pg')) await rm(pgNow.dataDir, { recursive: true, force: true });
+    } else {
       const { dropDatabase } = await import('@iap/db');
       await dropDatabase(adminUrl!, template).catch(() => undefined);
     }
