@@ -18,6 +18,7 @@ const logger = createLogger('launcher', config.logLevel);
 let pgServer: RunningPostgres | null = null;
 let temporalServer: RunningTemporal | null = null;
 const children: Supervised[] = [];
+let apiChild: Supervised | null = null;
 let stopping = false;
 
 /**
@@ -96,10 +97,11 @@ async function main(): Promise<void> {
   const workerEnv = { ...env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${process.env.IAP_WORKER_HEAP_MB ?? 768}`.trim() };
   for (const [name, entry, childEnv, flags] of [
     ['worker', entryOf('@iap/worker/main'), workerEnv, []],
-    ['api', entryOf('@iap/api/server'), env, ['--enable-source-maps']],
+    ['api', entryOf('@iap/api/server'), { ...env, IAP_READY_FROM_LAUNCHER: '1' }, ['--enable-source-maps']],
   ] as const) {
     const child = startNode(name, entry, childEnv, logger, flags);
     children.push(child);
+    if (name === 'api') apiChild = child;
     void child.exited.then((code) => {
       if (!stopping) void shutdown(1, `${name} exited (code ${code})`);
     });
@@ -111,7 +113,8 @@ async function main(): Promise<void> {
   }
 
   const tokens = demoTokens(jwtSecret);
-  await writeFile(path.join(config.dataDir, 'demo-tokens.json'), `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
+  const tokensFile = path.join(config.dataDir, 'demo-tokens.json');
+  await writeFile(tokensFile, `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
   const lines = [
     '',
     'iap-engine is up',
@@ -122,18 +125,23 @@ async function main(): Promise<void> {
     `  Postgres       ${databaseUrl.replace(/:[^:@/]+@/, ':***@')}`,
     `  Data folder    ${config.dataDir}`,
     '',
-    `Demo tokens (one per role; also in ${path.join(config.dataDir, 'demo-tokens.json')}):`,
+    `Demo tokens (one per role; also in ${tokensFile}):`,
     ...Object.entries(tokens).map(([role, t]) => `  ${role.padEnd(26)} ${t}`),
     '',
-    'Try (register the learner at the school, then draft its plan):',
-    `  curl -s -X PUT ${api}/schools/demo-school-1/learners/L-1 -H "authorization: Bearer $PREPARER_TOKEN"`,
-    `  curl -s -X POST ${api}/plans -H "authorization: Bearer $PREPARER_TOKEN" -H 'content-type: application/json' \\`,
+    'Try (from the clone: register the learner at the school, then draft its plan; ./infra/iap is the operator CLI):',
+    `  TOKEN=$(node -p "require('${tokensFile}').preparer")`,
+    `  curl -s -X PUT ${api}/schools/demo-school-1/learners/L-1 -H "authorization: Bearer $TOKEN"`,
+    `  curl -s -X POST ${api}/plans -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`,
     `    -d '{"learnerRef":"L-1","semester":"${semesterOf(new Date().toISOString())}","grade":7,"risks":[{"riskId":"r1","type":"learning","factor":"grades","note":""}],"measures":[{"measureId":"m1","kind":"consultation","riskIds":["r1"],"justification":"extra lessons","providerType":"teacher","plannedMinutes":240}]}'`,
+    `  ./infra/iap status`,
     '',
+    `Ready: ${api}/ready answers 200 from now on (liveness: ${api}/live).`,
     'Ctrl-C stops everything.',
     '',
   ];
   process.stdout.write(lines.join('\n'));
+  // Only now: whoever waits for /ready finds the tokens written and the banner printed.
+  apiChild?.child.send({ type: 'ready' });
 }
 
 /** Ends a failed start: what has started stops, and the last line says what went wrong (LOG_LEVEL=debug: its stack). */

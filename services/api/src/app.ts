@@ -45,6 +45,8 @@ export interface AppDeps {
   readonly rateLimitPerMinute?: number;
   /** How long an Idempotency-Key stands for its request (default 24 h). */
   readonly idempotencyKeyTtlMs?: number;
+  /** Readiness (GET /ready) beyond the services being up: the launcher's word (server.ts). */
+  readonly isReady?: () => boolean;
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -93,7 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const auth = req.headers.authorization;
       return typeof auth === 'string' && auth.length > 0 ? `t:${createHash('sha256').update(auth).digest('base64url').slice(0, 22)}` : `ip:${req.ip}`;
     },
-    allowList: (req) => req.url === '/health',
+    allowList: (req) => req.url === '/health' || req.url === '/live' || req.url === '/ready',
     errorResponseBuilder: (_req, ctx) =>
       new HttpProblem(429, 'rate_limited', `too many requests: at most ${ctx.max} a minute; retry in ${Math.ceil(ctx.ttl / 1000)} s`, {
         retryAfterSeconds: Math.ceil(ctx.ttl / 1000),
@@ -122,7 +124,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   const idempotency = new Idempotency(deps.db, deps.idempotencyKeyTtlMs ? { ttlMs: deps.idempotencyKeyTtlMs } : {});
   idempotency.purgeWhileRunning(app as unknown as FastifyInstance);
-  await app.register(healthRoutes, { db: deps.db, connection: deps.temporalConnection, namespace: deps.namespace });
+  await app.register(healthRoutes, { db: deps.db, connection: deps.temporalConnection, namespace: deps.namespace, ...(deps.isReady ? { isReady: deps.isReady } : {}) });
   await app.register(planRoutes, { db: deps.db, plans, idempotency });
   await app.register(planCommandRoutes, { db: deps.db, plans, idempotency });
   await app.register(auditRoutes, { db: deps.db, temporal: deps.temporal });

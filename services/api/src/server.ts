@@ -15,7 +15,14 @@ async function main(): Promise<void> {
   // Lazy: the API starts (and /health says what is down) even while Temporal is unreachable.
   const connection = Connection.lazy({ address: temporalAddress });
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
+  // Started by the launcher (infra/up), the API is ready once the launcher says so: it writes the demo tokens
+  // and prints its banner first, so whoever waits for /ready finds them.
+  let ready = !(process.env.IAP_READY_FROM_LAUNCHER === '1' && process.send);
+  process.on('message', (m: unknown) => {
+    if ((m as { type?: string } | null)?.type === 'ready') ready = true;
+  });
   const app = await buildApp({
+    isReady: () => ready,
     db,
     temporal,
     temporalConnection: connection,

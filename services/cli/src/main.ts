@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { createDb, migrateToLatest, pendingMigrations, pingDb } from '@iap/db';
 import { connectTemporal, loadConfig, loadOrCreateJwtSecret, pingTemporal, signToken } from '@iap/runtime';
 import { REPO_ROOT } from '@iap/infra';
+import { semesterOf } from '@iap/domain';
 import { register as registerProjectionCommands } from './commands/projections.js';
 import { register as registerSimulateCommand } from './commands/simulate.js';
 import { registerAuditCommands } from './commands/audit.js';
@@ -82,8 +83,22 @@ program
   .option('--ttl <seconds>', 'lifetime in seconds', (v) => Number.parseInt(v, 10), 8 * 3600)
   .action((o: Omit<TokenOptions, 'sub'> & { sub?: string; ttl: number }) => {
     const subject = tokenSubject({ ...o, sub: o.sub ?? `local-${o.role}-${randomBytes(6).toString('hex')}` });
-    if ('error' in subject) program.error(`iap token: ${subject.error}`, { exitCode: 2 });
-    else console.log(signToken(loadOrCreateJwtSecret(config.dataDir), subject, o.ttl));
+    if ('error' in subject) {
+      console.error(`iap token: ${subject.error}`);
+      process.exitCode = 2;
+    } else console.log(signToken(loadOrCreateJwtSecret(config.dataDir), subject, o.ttl));
+  });
+
+program
+  .command('semester')
+  .description('the semester an instant falls in (now by default), as plans, budgets and URLs name it: 2026/27-1')
+  .option('--at <instant>', 'an ISO-8601 instant')
+  .action((o: { at?: string }) => {
+    const at = o.at ?? new Date().toISOString();
+    if (Number.isNaN(Date.parse(at))) {
+      console.error(`iap semester: --at must be an ISO-8601 instant, e.g. 2026-10-01T00:00:00Z`);
+      process.exitCode = 2;
+    } else console.log(semesterOf(new Date(at).toISOString()));
   });
 
 registerAuditCommands(program, { config, databaseUrl, temporalAddress });
