@@ -2,11 +2,11 @@
 // with its own embedded Postgres and Temporal dev server: /ready answers 200 only once the demo tokens are
 // written and the banner printed, and every command of the banner's "Try" and of the README's First steps and
 // Operator CLI blocks runs as written. The launcher runs in a folder of its own that stands for the clone
-// (`infra` linked to this one's, `.data` its data folder); its ports are free ones, so the README's
-// http://127.0.0.1:3000 is the one thing replaced.
+// (mode 0700, `infra` linked to this one's, `.data` its data folder); its ports are free ones, so the
+// README's http://127.0.0.1:3000 is the one thing replaced.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { lstat, mkdtemp, readlink, rm, stat, symlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -35,8 +35,8 @@ const status = (url: string) =>
     .catch(() => 0);
 
 beforeAll(async () => {
+  // Mode 0700, as root's home or a `mktemp -d` folder: as root, the postgres user cannot enter it.
   clone = await mkdtemp(path.join(tmpdir(), 'iap-first-hour-'));
-  await chmod(clone, 0o755);
   await symlink(path.join(REPO_ROOT, 'infra'), path.join(clone, 'infra'));
   const port = await freePort();
   api = `http://127.0.0.1:${port}`;
@@ -73,7 +73,11 @@ afterAll(async () => {
     await exited;
     clearTimeout(timer);
   }
-  if (clone) await rm(clone, { recursive: true, force: true });
+  if (!clone) return;
+  // The cluster kept out of the folder (see infra/src/postgres.ts) goes with it.
+  const pgDir = path.join(clone, '.data', 'pg');
+  if ((await lstat(pgDir).catch(() => null))?.isSymbolicLink()) await rm(await readlink(pgDir), { recursive: true, force: true });
+  await rm(clone, { recursive: true, force: true });
 }, 60_000);
 
 /** Runs shell commands as a user would paste them, from the clone. */
@@ -93,6 +97,11 @@ function readmeBlocks(heading: string): string[] {
 }
 
 describe('the first hour', () => {
+  it('starts from a folder of mode 0700 (as root, the postgres user cannot enter it)', async () => {
+    expect((await stat(clone)).mode & 0o777).toBe(0o700);
+    expect(await status(`${api}/ready`)).toBe(200);
+  });
+
   it('answers /ready with 200 only once the demo tokens are written and the banner printed; /live and /health apart', async () => {
     expect(atReady).toEqual({ tokensWritten: true, bannerPrinted: true, healthFirst: expect.any(Boolean) });
     expect(await status(`${api}/live`)).toBe(200);
