@@ -20,10 +20,12 @@ let temporalServer: RunningTemporal | null = null;
 const children: Supervised[] = [];
 let apiChild: Supervised | null = null;
 let stopping = false;
+/** Set once the banner is printed: a failure after it is a stop, not a failed start. */
+let up = false;
 
 /**
- * Stops what has started and exits; `sentence`, for a start that failed, is the last thing printed: what
- * went wrong and what to do, in one line (the details are in the log above it).
+ * Stops what has started and exits; `sentence`, for a failure, is the last thing printed: what went wrong
+ * and what to do, in one line (the details are in the log above it).
  */
 async function shutdown(code: number, reason: string, sentence?: string): Promise<never> {
   if (stopping) {
@@ -41,7 +43,7 @@ async function shutdown(code: number, reason: string, sentence?: string): Promis
   await temporalServer?.stop().catch((err: unknown) => logger.error({ err }, 'temporal stop failed'));
   await pgServer?.stop().catch((err: unknown) => logger.error({ err }, 'postgres stop failed'));
   logger.info('stack stopped');
-  if (sentence) process.stderr.write(`\niap-engine did not start: ${sentence}\n`);
+  if (sentence) process.stderr.write(`\niap-engine ${up ? 'stopped' : 'did not start'}: ${sentence}\n`);
   process.exit(code);
 }
 
@@ -141,10 +143,11 @@ async function main(): Promise<void> {
   ];
   process.stdout.write(lines.join('\n'));
   // Only now: whoever waits for /ready finds the tokens written and the banner printed.
+  up = true;
   apiChild?.child.send({ type: 'ready' });
 }
 
-/** Ends a failed start: what has started stops, and the last line says what went wrong (LOG_LEVEL=debug: its stack). */
+/** Ends a failed start (or a crash): what has started stops, and the last line says what went wrong (LOG_LEVEL=debug: its stack). */
 function failed(err: unknown): void {
   logger.debug({ err }, 'the stack failed to start');
   const message = err instanceof Error ? err.message : String(err);
