@@ -15,6 +15,7 @@ import * as m0310 from './migrations/2026_11_23_0310_append_plan_function.js';
 import * as m0320 from './migrations/2026_11_23_0320_append_function_stops.js';
 import * as m1207 from './migrations/2026_12_07_0001_learner_register.js';
 import * as m1207b from './migrations/2026_12_07_0100_idempotency_keys.js';
+import * as m0500organisations from './migrations/2026_12_07_0500_organisations.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_event_log': m0001,
@@ -30,6 +31,7 @@ export const migrations: Record<string, Migration> = {
   '2026_11_23_0320_append_function_stops': m0320,
   '2026_12_07_0001_learner_register': m1207,
   '2026_12_07_0100_idempotency_keys': m1207b,
+  '2026_12_07_0500_organisations': m0500organisations,
 };
 
 export class MigrationError extends Error {
