@@ -2,10 +2,11 @@
 // and Postgres: two municipal schools in two municipalities (A, B) and a state vocational school (V, in A's
 // territory), registered by the harness as national staff do.
 import { randomUUID } from 'node:crypto';
-import { REGISTER_STREAM_ID } from '@iap/messages';
+import { REGISTER_STREAM_ID, registerWorkflowId } from '@iap/messages';
 import type { TokenSubject } from '@iap/runtime';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordFixture } from './fixtures.js';
 import { MUNI_A, MUNI_B, preparerOf, SCHOOL_A, SCHOOL_B, SCHOOL_V, startTestStack, type TestStack } from './stack.js';
 import { SEMESTER_NOW } from './workflow-driver.js';
 
@@ -34,6 +35,8 @@ beforeAll(async () => {
   expect(set.statusCode, set.body).toBe(200);
 });
 afterAll(async () => {
+  // The register's history after every test here: registrations, changes, identical PUTs and refusals.
+  if (stack) await recordFixture(stack, registerWorkflowId(stack.taskQueue), 'register-writes');
   await stack?.close();
 });
 
@@ -105,6 +108,18 @@ describe("a token's scope against the register", () => {
     expectRefused(await call('GET', preparerOf(c), '/plans'), 'school');
     expect((await put(true)).statusCode).toBe(200);
     expect((await call('GET', preparerOf(c), '/plans')).statusCode).toBe(200);
+  });
+
+  it('refuses a school closed through another API process once its cached entry expires', async () => {
+    const other = await stack.buildApp({ registerCacheMs: 300 });
+    const f = { school: 'school-f', municipality: MUNI_B, partner: MUNI_B, partnerType: 'municipality' } as const;
+    const put = (active: boolean) => call('PUT', NATIONAL, '/organisations/schools/school-f', { name: 'School F', municipalityId: MUNI_B, active });
+    const plansOnOther = () => other.inject({ method: 'GET', url: '/plans', headers: { authorization: `Bearer ${stack.token(preparerOf(f))}` } });
+    expect((await put(true)).statusCode).toBe(200);
+    expect((await plansOnOther()).statusCode).toBe(200);
+    expect((await put(false)).statusCode).toBe(200);
+    await new Promise((r) => setTimeout(r, 400));
+    expectRefused(await plansOnOther(), 'school');
   });
 
   it('leaves national staff and auditors alone', async () => {
