@@ -98,11 +98,15 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: AuthOptions) => 
       };
       const checked = checkTokenScope(claims.role, named, entries);
       if (!checked.ok) {
+        // The caller gets one answer whatever failed: which claim, and why, would tell it whether another
+        // tenant's school exists or where it belongs. The log keeps the reason (ids only).
         request.log.info({ role: claims.role, claim: checked.claim, reason: checked.reason }, 'token refused: its scope does not match the register');
-        throw new HttpProblem(401, 'token.scope_mismatch', `the token's scope does not match the register of organisations: ${checked.reason}`, {
-          code: 'token.scope_mismatch',
-          field: `token.${checked.claim}`,
-        });
+        throw new HttpProblem(
+          401,
+          'token.scope_mismatch',
+          "the organisations the token names are unknown or closed, or do not belong together in the register of organisations",
+          { code: 'token.scope_mismatch', field: 'headers.authorization' },
+        );
       }
       scope = checked.scope;
     }
