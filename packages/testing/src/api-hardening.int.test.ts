@@ -10,8 +10,6 @@ import { MUNI_A, MUNI_B, preparerOf, registerLearner, SCHOOL_A, SCHOOL_B, SCHOOL
 import { SEMESTER_NOW, TODAY } from './workflow-driver.js';
 
 let stack: TestStack;
-/** A third tenant: a state vocational school, its own partner (no municipality step). */
-const SCHOOL_V = { school: 'school-v', municipality: MUNI_B, partner: `voc-${MUNI_B}`, partnerType: 'state_vocational' } as const;
 const LEARNER_A = '/schools/school-a/learners/L-matrix';
 let planA = '';
 const CLAIM = 'k1';

@@ -7,7 +7,7 @@ import type { TokenSubject } from '@iap/runtime';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordFixture } from './fixtures.js';
-import { MUNI_A, MUNI_B, preparerOf, SCHOOL_A, SCHOOL_B, SCHOOL_V, startTestStack, type TestStack } from './stack.js';
+import { MUNI_A, MUNI_B, preparerOf, registerLearner, SCHOOL_A, SCHOOL_B, SCHOOL_V, startTestStack, type TestStack } from './stack.js';
 import { SEMESTER_NOW } from './workflow-driver.js';
 
 let stack: TestStack;
@@ -19,8 +19,8 @@ const call = (method: 'GET' | 'PUT' | 'POST', who: TokenSubject, url: string, pa
 const registerEvents = async () =>
   (await stack.db.selectFrom('events').select('event_type').where('stream_id', '=', REGISTER_STREAM_ID).orderBy('stream_version').execute()).map((e) => e.event_type);
 
-const draft = () => ({
-  learnerRef: `L-${randomUUID().slice(0, 8)}`,
+const draft = (learnerRef = `L-${randomUUID().slice(0, 8)}`) => ({
+  learnerRef,
   semester: SEMESTER_NOW,
   grade: 7,
   risks: [{ riskId: 'r1', type: 'learning', factor: 'insufficient grades in mathematics', note: '' }],
@@ -103,7 +103,10 @@ describe("a token's scope against the register", () => {
       [SCHOOL_A.school, MUNI_A, { type: 'municipality', id: MUNI_A }],
       [SCHOOL_V.school, MUNI_A, { type: 'state_vocational', id: 'voc-v' }],
     ] as const) {
-      const res = await call('POST', { sub: `p-${school}`, role: 'preparer', school }, '/plans', draft());
+      const preparer: TokenSubject = { sub: `p-${school}`, role: 'preparer', school };
+      const learnerRef = `L-${randomUUID().slice(0, 8)}`;
+      await registerLearner(stack.app, stack.token(preparer), learnerRef);
+      const res = await call('POST', preparer, '/plans', draft(learnerRef));
       expect(res.statusCode, res.body).toBe(201);
       const plan = (await call('GET', NATIONAL, `/plans/${res.json().planId}`)).json();
       expect(plan).toMatchObject({ schoolId: school, municipalityId: municipality, partner });
