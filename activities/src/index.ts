@@ -11,6 +11,7 @@ import {
   ConcurrentDuplicateError,
   projectBudget,
   projectClaim,
+  projectOrganisations,
   projectPlan,
   recordedByRunAfter,
   type ClaimProjectionContext,
@@ -50,7 +51,8 @@ export type ProjectionTarget =
    */
   | { readonly kind: 'plan'; readonly state?: PlanState }
   | { readonly kind: 'claim'; readonly context: ClaimProjectionContext }
-  | { readonly kind: 'budget' };
+  | { readonly kind: 'budget' }
+  | { readonly kind: 'organisations' };
 
 export interface AppendEventsInput {
   readonly streamId: string;
@@ -110,6 +112,9 @@ async function project(trx: Transaction<Database>, input: AppendEventsInput, eve
     }
     case 'budget':
       await projectBudget(trx, events);
+      return;
+    case 'organisations':
+      await projectOrganisations(trx, events);
       return;
   }
 }

@@ -1,5 +1,5 @@
-// Demo identities for a local stack: one token per role, all in one municipal partner's school, so a
-// newcomer can walk a plan through every step with curl.
+// Demo identities for a local stack: one token per role, all in one municipal partner's school (the launcher
+// registers it), so a newcomer can walk a plan through every step with curl.
 
 import { signToken, type TokenSubject } from '@iap/runtime';
 

@@ -5,9 +5,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createDb, migrateToLatest } from '@iap/db';
-import { connectTemporal, createLogger, ensureSearchAttributes, loadConfig, loadOrCreateJwtSecret } from '@iap/runtime';
+import { connectTemporal, createLogger, ensureSearchAttributes, fetchSend, loadConfig, loadOrCreateJwtSecret, registerScopes, signToken } from '@iap/runtime';
 import { semesterOf } from '@iap/domain';
-import { demoTokens } from './demo.js';
+import { DEMO_SUBJECTS, demoTokens } from './demo.js';
 import { startEmbeddedPostgres, type RunningPostgres } from './postgres.js';
 import { entryOf, startNode, waitForHttp, type Supervised } from './processes.js';
 import { REPO_ROOT, startTemporalDevServer, type RunningTemporal } from './temporal-server.js';
@@ -114,6 +114,9 @@ async function main(): Promise<void> {
     await shutdown(1, 'the API did not become healthy within 60 s', `the API did not answer ${api}/health within 60 s; see the log above (is port ${config.port} taken? set PORT).`);
   }
 
+  // The demo tokens' school, municipality and partner go into the register first: the API refuses tokens
+  // naming organisations it does not know (registering them again changes nothing).
+  await registerScopes(fetchSend(api), signToken(jwtSecret, { sub: 'launcher', role: 'national_coordinator' }, 300), DEMO_SUBJECTS);
   const tokens = demoTokens(jwtSecret);
   const tokensFile = path.join(config.dataDir, 'demo-tokens.json');
   await writeFile(tokensFile, `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });

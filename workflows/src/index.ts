@@ -2,3 +2,4 @@
 export { budgetWorkflow } from './budget-workflow.js';
 export { planWorkflow, type PlanWorkflowInput } from './plan-workflow.js';
 export { reimbursementWorkflow } from './reimbursement-workflow.js';
+export { registerWorkflow } from './register-workflow.js';

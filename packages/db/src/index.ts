@@ -14,3 +14,4 @@ export * from './projector/index.js';
 export * from './reports/index.js';
 export * from './identity.js';
 export * from './idempotency.js';
+export * from './projections/organisations.js';

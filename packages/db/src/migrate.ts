@@ -16,6 +16,7 @@ import * as m0320 from './migrations/2026_11_23_0320_append_function_stops.js';
 import * as m1207 from './migrations/2026_12_07_0001_learner_register.js';
 import * as m1207b from './migrations/2026_12_07_0100_idempotency_keys.js';
 import * as m1207_0500 from './migrations/2026_12_07_0500_budget_revision.js';
+import * as m0500organisations from './migrations/2026_12_07_0500_organisations.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_event_log': m0001,
@@ -32,6 +33,7 @@ export const migrations: Record<string, Migration> = {
   '2026_12_07_0001_learner_register': m1207,
   '2026_12_07_0100_idempotency_keys': m1207b,
   '2026_12_07_0500_budget_revision': m1207_0500,
+  '2026_12_07_0500_organisations': m0500organisations,
 };
 
 export class MigrationError extends Error {

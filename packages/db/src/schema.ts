@@ -150,11 +150,30 @@ export interface IdempotencyKeysTable {
   expires_at: ColumnType<Date, string, string>;
 }
 
+/** The register of organisations (inline projection of the register stream): partners, municipalities, schools. */
+export interface OrganisationsTable {
+  kind: 'partner' | 'municipality' | 'school';
+  id: string;
+  name: string;
+  /** A partner's type; a municipality's partner's (municipality); a school's partner's. */
+  partner_type: 'municipality' | 'state_vocational';
+  /** A school's municipality; a municipality's own id; null for a partner. */
+  municipality_id: string | null;
+  /** A school's or municipality's partner; a partner's own id. */
+  partner_id: string;
+  active: boolean;
+  /** The register stream's version that last changed the row. */
+  version: number;
+  registered_at: ColumnType<Date, string, string>;
+  updated_at: ColumnType<Date, string, string>;
+}
+
 export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   learners: LearnersTable;
   learner_refs: LearnerRefsTable;
   learner_access_log: LearnerAccessLogTable;
+  organisations: OrganisationsTable;
   learner_keys: LearnerKeysTable;
   learner_identities: LearnerIdentitiesTable;
   events: EventsTable;
@@ -168,3 +187,4 @@ export type NewEventRow = Insertable<EventsTable>;
 export type PlanRow = Selectable<PlansTable>;
 export type ClaimRow = Selectable<ClaimsTable>;
 export type BudgetRow = Selectable<BudgetsTable>;
+export type OrganisationRow = Selectable<OrganisationsTable>;

@@ -22,3 +22,4 @@ export * from './testing/plan-fixtures.js';
 export * from './plan/deadlines.js';
 export * from './budget/index.js';
 export * from './learner.js';
+export * from './organisations/index.js';

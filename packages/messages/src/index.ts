@@ -13,6 +13,8 @@ import type {
   PlanState,
   BudgetCommand,
   BudgetState,
+  OrganisationCommand,
+  RegisterState,
   ReimbursementCommand,
   ReimbursementState,
   SubmitClaimData,
@@ -252,3 +254,30 @@ export interface BudgetCommandResult {
 
 export const budgetCommandUpdate = defineUpdate<BudgetCommandResult, [BudgetCommandEnvelope]>('budget.command');
 export const budgetStateQuery = defineQuery<BudgetState>('budget.state');
+
+/**
+ * The register of organisations: one long-lived workflow per deployment (its task queue), one event stream.
+ * The workflow id carries the task queue so that deployments (and test stacks) sharing a Temporal namespace
+ * each keep their own register, next to their own database.
+ */
+export const registerWorkflowId = (taskQueue: string): string => `organisations-${taskQueue}`;
+export const REGISTER_STREAM_ID = 'organisations';
+
+export interface RegisterWorkflowInput {
+  readonly carried?: { readonly state: RegisterState };
+}
+
+export interface RegisterCommandEnvelope {
+  readonly command: OrganisationCommand;
+  readonly meta: CommandMeta;
+}
+
+export interface RegisterCommandResult {
+  /** The register's version after the command (unchanged when the command changed nothing). */
+  readonly version: number;
+  /** Whether the command recorded anything (an identical PUT does not). */
+  readonly changed: boolean;
+}
+
+export const registerCommandUpdate = defineUpdate<RegisterCommandResult, [RegisterCommandEnvelope]>('register.command');
+export const registerStateQuery = defineQuery<RegisterState>('register.state');

@@ -5,12 +5,11 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MUNI_A, MUNI_B, preparerOf, registerLearner, SCHOOL_A, SCHOOL_B, startTestStack, type TestStack } from './stack.js';
+import type { TokenSubject } from '@iap/runtime';
+import { MUNI_A, MUNI_B, preparerOf, registerLearner, SCHOOL_A, SCHOOL_B, SCHOOL_V, startTestStack, type TestStack } from './stack.js';
 import { SEMESTER_NOW, TODAY } from './workflow-driver.js';
 
 let stack: TestStack;
-/** A third tenant: a state vocational school, its own partner (no municipality step). */
-const SCHOOL_V = { school: 'school-v', municipality: MUNI_B, partner: `voc-${MUNI_B}`, partnerType: 'state_vocational' } as const;
 const LEARNER_A = '/schools/school-a/learners/L-matrix';
 let planA = '';
 const CLAIM = 'k1';
@@ -190,6 +189,86 @@ describe('tenancy matrix: every route × every role of another school or partner
     for (const who of ['preparerA', 'directorA', 'national']) {
       expect(await ok('GET', tokens[who]!, `${LEARNER_A}/identity`), who).toMatchObject({ givenName: 'Anna', personalCode: '010110-12345' });
     }
+  });
+});
+
+describe('tenancy matrix: the register of organisations × every role of three tenants', () => {
+  // Tenants A and B (municipal schools in two municipalities) and V (a state vocational school, its own partner, in
+  // A's municipality). What each caller may read, written out here rather than derived from the domain's rule.
+  const who: Record<string, { token: TokenSubject; sees: readonly string[] }> = {
+    preparerA: { token: preparerOf(SCHOOL_A), sees: ['school:school-a'] },
+    directorA: { token: { sub: 'd-a', role: 'school_director', ...SCHOOL_A }, sees: ['school:school-a'] },
+    muniA: { token: { sub: 'c-a', role: 'municipality_coordinator', municipality: MUNI_A, partner: MUNI_A }, sees: [`partner:${MUNI_A}`, `municipality:${MUNI_A}`, 'school:school-a', 'school:school-v'] },
+    financeA: { token: { sub: 'f-a', role: 'finance', partner: MUNI_A }, sees: [`partner:${MUNI_A}`, `municipality:${MUNI_A}`, 'school:school-a'] },
+    preparerB: { token: preparerOf(SCHOOL_B), sees: ['school:school-b'] },
+    directorB: { token: { sub: 'd-b', role: 'school_director', ...SCHOOL_B }, sees: ['school:school-b'] },
+    muniB: { token: { sub: 'c-b', role: 'municipality_coordinator', municipality: MUNI_B }, sees: [`partner:${MUNI_B}`, `municipality:${MUNI_B}`, 'school:school-b'] },
+    financeB: { token: { sub: 'f-b', role: 'finance', partner: MUNI_B, partnerType: 'municipality' }, sees: [`partner:${MUNI_B}`, `municipality:${MUNI_B}`, 'school:school-b'] },
+    preparerV: { token: preparerOf(SCHOOL_V), sees: ['school:school-v'] },
+    directorV: { token: { sub: 'd-v', role: 'school_director', ...SCHOOL_V }, sees: ['school:school-v'] },
+    financeV: { token: { sub: 'f-v', role: 'finance', partner: SCHOOL_V.partner }, sees: [`partner:${SCHOOL_V.partner}`, 'school:school-v'] },
+  };
+  const everything = [`partner:${MUNI_A}`, `partner:${MUNI_B}`, `partner:${SCHOOL_V.partner}`, `municipality:${MUNI_A}`, `municipality:${MUNI_B}`, 'school:school-a', 'school:school-b', 'school:school-v'];
+  for (const t of ['national', 'auditor'] as const) who[t] = { token: { sub: `${t}-m`, role: t === 'national' ? 'national_coordinator' : 'auditor' }, sees: everything };
+  // Tokens whose claims the register contradicts: each is refused (401) on every route, whatever it asks.
+  const forged: Record<string, TokenSubject> = {
+    coordinatorAWithPartnerB: { sub: 'x1', role: 'municipality_coordinator', municipality: MUNI_A, partner: MUNI_B },
+    preparerAInMunicipalityB: { ...preparerOf(SCHOOL_A), municipality: MUNI_B },
+    directorVAsMunicipal: { sub: 'x2', role: 'school_director', ...SCHOOL_V, partnerType: 'municipality' },
+    directorVWithPartnerA: { sub: 'x3', role: 'school_director', ...SCHOOL_V, partner: MUNI_A },
+    financeANamingSchoolB: { sub: 'x4', role: 'finance', partner: MUNI_A, school: SCHOOL_B.school },
+    financeVAsMunicipal: { sub: 'x5', role: 'finance', partner: SCHOOL_V.partner, partnerType: 'municipality' },
+    unregisteredSchool: { sub: 'x6', role: 'preparer', school: 'school-nowhere', municipality: MUNI_A, partner: MUNI_A },
+    unregisteredMunicipality: { sub: 'x7', role: 'municipality_coordinator', municipality: 'muni-nowhere' },
+  };
+  const KINDS = { partner: 'partners', municipality: 'municipalities', school: 'schools' } as const;
+  const idKey = { partner: 'partnerId', municipality: 'municipalityId', school: 'schoolId' } as const;
+  const bodies = {
+    partner: { type: 'municipality', name: 'Changed' },
+    municipality: { name: 'Changed', partnerId: MUNI_A },
+    school: { name: 'Changed', municipalityId: MUNI_A },
+  } as const;
+  const as = (t: TokenSubject, method: 'GET' | 'PUT', url: string, payload?: unknown) => call(method, stack.token(t), url, payload);
+
+  it('reads each entry only where the caller may (404 elsewhere), lists exactly that, and lets no one but national staff write', async () => {
+    const before = await eventCount();
+    for (const [name, { token, sees }] of Object.entries(who)) {
+      for (const entry of everything) {
+        const [kind, id] = entry.split(':') as [keyof typeof KINDS, string];
+        const res = await as(token, 'GET', `/organisations/${KINDS[kind]}/${id}`);
+        expect(res.statusCode, `${name} GET ${entry}: ${res.body}`).toBe(sees.includes(entry) ? 200 : 404);
+        if (name !== 'national') {
+          const put = await as(token, 'PUT', `/organisations/${KINDS[kind]}/${id}`, bodies[kind]);
+          expect(put.statusCode, `${name} PUT ${entry}: ${put.body}`).toBe(403);
+        }
+      }
+      for (const kind of Object.keys(KINDS) as Array<keyof typeof KINDS>) {
+        const listed = ((await as(token, 'GET', `/organisations/${KINDS[kind]}?limit=200`)).json() as { items: Array<Record<string, string>> }).items;
+        const ids = listed.map((e) => `${kind}:${e[idKey[kind]]}`).sort();
+        expect(ids, `${name} lists ${kind}`).toEqual(sees.filter((e) => e.startsWith(`${kind}:`)).sort());
+      }
+    }
+    expect(await eventCount()).toBe(before);
+  });
+
+  it('refuses tokens the register contradicts, 401 on every organisation route, with nothing read or written', async () => {
+    const before = await eventCount();
+    for (const [name, token] of Object.entries(forged)) {
+      for (const entry of everything) {
+        const [kind, id] = entry.split(':') as [keyof typeof KINDS, string];
+        for (const [method, url, payload] of [
+          ['GET', `/organisations/${KINDS[kind]}/${id}`, undefined],
+          ['GET', `/organisations/${KINDS[kind]}`, undefined],
+          ['PUT', `/organisations/${KINDS[kind]}/${id}`, bodies[kind]],
+        ] as const) {
+          const res = await as(token, method, url, payload);
+          expect(res.statusCode, `${name} ${method} ${url}: ${res.body}`).toBe(401);
+          expect(res.json()).toMatchObject({ code: 'token.scope_mismatch' });
+          expect(res.body).not.toContain('Changed');
+        }
+      }
+    }
+    expect(await eventCount()).toBe(before);
   });
 });
 

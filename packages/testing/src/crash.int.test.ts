@@ -17,7 +17,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, preparerOf, registerLearner, SCHOOL_A, TEST_DOMAIN_CONFIG, TEST_JWT_SECRET, type TestDatabase } from './stack.js';
+import { createTestDatabase, preparerOf, registerLearner, registerTestTenants, SCHOOL_A, TEST_DOMAIN_CONFIG, TEST_JWT_SECRET, type TestDatabase } from './stack.js';
 import { fastConfig, SEMESTER_NOW, TODAY } from './workflow-driver.js';
 import { spawnWorker, waitForPolling, within, type WorkerProcess } from './worker-process.js';
 
@@ -41,9 +41,14 @@ beforeAll(async () => {
   connection = await Connection.connect({ address: required('IAP_TEST_TEMPORAL_ADDRESS') });
   client = new Client({ connection, namespace: 'default' });
   app = await makeApp(TEST_DOMAIN_CONFIG);
-  for (const ref of ['L-crash-1', 'L-crash-3']) await registerLearner(app, signToken(TEST_JWT_SECRET, preparerOf(SCHOOL_A)), ref);
   faultDir = await mkdtemp(path.join(tmpdir(), 'iap-crash-'));
-});
+  // The register's appends must not be the ones a fault worker dies after: registered by a worker of its own.
+  const registrar = startWorker();
+  await waitForPolling(client, taskQueue, registrar);
+  await registerTestTenants(app);
+  await registrar.kill();
+  for (const ref of ['L-crash-1', 'L-crash-3']) await registerLearner(app, signToken(TEST_JWT_SECRET, preparerOf(SCHOOL_A)), ref);
+}, 120_000);
 
 /** The API as in production, but no worker in this process: the worker runs as a child process below. */
 async function makeApp(domainConfig: DomainConfig): Promise<FastifyInstance> {

@@ -6,12 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MUNI_A, MUNI_B, preparerOf, SCHOOL_A, SCHOOL_B, startTestStack, type TestStack } from './stack.js';
+import { MUNI_A, MUNI_B, preparerOf, SCHOOL_A, SCHOOL_B, SCHOOL_V, startTestStack, type TestStack } from './stack.js';
 import { SEMESTER_NOW } from './workflow-driver.js';
 
 let stack: TestStack;
 const tok: Record<string, string> = {};
-const SCHOOL_V = { school: 'school-v', municipality: MUNI_B, partner: `voc-${MUNI_B}`, partnerType: 'state_vocational' } as const;
 
 beforeAll(async () => {
   stack = await startTestStack();

@@ -17,7 +17,7 @@ import type { Kysely } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@iap/infra/testing';
-import { preparerOf, registerLearner, SCHOOL_A, TEST_DOMAIN_CONFIG, TEST_JWT_SECRET } from './stack.js';
+import { preparerOf, registerLearner, registerTestTenants, SCHOOL_A, TEST_DOMAIN_CONFIG, TEST_JWT_SECRET } from './stack.js';
 import { signToken } from '@iap/runtime';
 import { SEMESTER_NOW } from './workflow-driver.js';
 
@@ -72,6 +72,7 @@ beforeAll(async () => {
     domainConfig: TEST_DOMAIN_CONFIG,
   });
   await app.ready();
+  await registerTestTenants(app);
   await registerLearner(app, token, 'L-outage');
 }, 120_000);
 

@@ -6,11 +6,9 @@ import { readStream } from '@iap/db';
 import { planWorkflowId } from '@iap/messages';
 import type { TokenSubject } from '@iap/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MUNI_A, MUNI_B, preparerOf, registerLearner, SCHOOL_A, SCHOOL_B, startTestStack, type TestStack } from './stack.js';
+import { MUNI_A, MUNI_B, preparerOf, registerLearner, SCHOOL_A, SCHOOL_B, SCHOOL_V, startTestStack, type TestStack } from './stack.js';
 import { SEMESTER_NOW, TODAY } from './workflow-driver.js';
 
-/** A state vocational school in muni-a's territory: its own partner, no municipal approval level. */
-const SCHOOL_V = { school: 'school-v', municipality: MUNI_A, partner: 'voc-v', partnerType: 'state_vocational' } as const;
 
 
 const SEMESTER = SEMESTER_NOW;

@@ -47,6 +47,11 @@ function runSchemathesis(token: string, seed: number): Promise<{ code: number | 
         '1',
         '--request-timeout',
         '20',
+        // Hypothesis gives up on an operation when it must discard most of what it generates (the budget routes'
+        // semester path parameter, whose pattern holds a slash, with some seeds): a limit of the generator, not a
+        // finding about the API, so it is not allowed to fail the run.
+        '--suppress-health-check',
+        'filter_too_much',
         '--no-color',
       ],
       { env: { ...process.env, PYTHONPATH: ST_DIR, SCHEMATHESIS_HOOKS: '' }, stdio: ['ignore', 'pipe', 'pipe'] },

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { buildApp, type AppDeps } from '@iap/api';
 import { APP_DB_ROLE, createDatabaseFromTemplate, createDb, dropDatabase, type Database } from '@iap/db';
 import { DEFAULT_DOMAIN_CONFIG, type DomainConfig } from '@iap/domain';
-import { signToken, type TokenSubject } from '@iap/runtime';
+import { registerScopes, signToken, type Scope, type TokenSubject } from '@iap/runtime';
 import { createPlanWorker, installRuntimeLogger, type PlanWorkerOptions } from '@iap/worker';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
@@ -121,6 +121,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   };
   const app = await buildApp(deps);
   await app.ready();
+  await registerTestTenants(app);
   const extraApps: FastifyInstance[] = [];
 
   let workerStopped = false;
@@ -169,8 +170,6 @@ export const MUNI_B = `muni-b-${RUN}`;
 /** Identities of one municipal partner's school, and of another school elsewhere, for scope tests. */
 export const SCHOOL_A = { school: 'school-a', municipality: MUNI_A, partner: MUNI_A, partnerType: 'municipality' } as const;
 export const SCHOOL_B = { school: 'school-b', municipality: MUNI_B, partner: MUNI_B, partnerType: 'municipality' } as const;
-export const preparerOf = (s: typeof SCHOOL_A | typeof SCHOOL_B, sub = `preparer-${s.school}`): TokenSubject => ({ sub, role: 'preparer', ...s });
-
 /** The school a token names (its `school` claim), as the API reads it. */
 export function schoolOfToken(token: string): string {
   const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { school?: string };
@@ -192,3 +191,26 @@ export async function registerLearner(app: FastifyInstance, token: string, learn
   if (res.statusCode !== 200 && res.statusCode !== 201) throw new Error(`registering ${learnerRef} at ${school} → ${res.statusCode} ${res.body}`);
   return (res.json() as { learnerId: string }).learnerId;
 }
+/** A state vocational school in MUNI_A's territory: its own partner, no municipal approval level. */
+export const SCHOOL_V = { school: 'school-v', municipality: MUNI_A, partner: 'voc-v', partnerType: 'state_vocational' } as const;
+
+/** The organisations every test stack's register holds: the schools above, their municipalities and partners. */
+export const TEST_TENANTS: readonly Scope[] = [SCHOOL_A, SCHOOL_B, SCHOOL_V];
+
+/**
+ * Registers the test tenants (or others) through the app's register routes, as national staff do, so that the
+ * tokens tests mint for them pass the API's check against the register. startTestStack does it for its app.
+ */
+export async function registerTestTenants(app: FastifyInstance, tenants: readonly Scope[] = TEST_TENANTS): Promise<void> {
+  const national = signToken(TEST_JWT_SECRET, { sub: 'test-register-keeper', role: 'national_coordinator' });
+  await registerScopes(
+    async (method, url, payload, headers) => {
+      const res = await app.inject({ method, url, payload: payload as object, headers });
+      return { status: res.statusCode, body: res.body };
+    },
+    national,
+    tenants,
+  );
+}
+
+export const preparerOf = (s: Scope & { readonly school: string }, sub = `preparer-${s.school}`): TokenSubject => ({ sub, role: 'preparer', ...s });

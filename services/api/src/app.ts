@@ -22,6 +22,8 @@ import { healthRoutes } from './routes/health.js';
 import { auditRoutes } from './routes/audit.js';
 import { financeRoutes } from './routes/finance.js';
 import { learnerRoutes } from './routes/learners.js';
+import { organisationRoutes } from './routes/organisations.js';
+import { OrganisationDirectory } from './organisations.js';
 import { planCommandRoutes } from './routes/plan-commands.js';
 import { planRoutes } from './routes/plans.js';
 import { reportRoutes } from './routes/reports.js';
@@ -47,6 +49,8 @@ export interface AppDeps {
   readonly idempotencyKeyTtlMs?: number;
   /** Readiness (GET /ready) beyond the services being up: the launcher's word (server.ts). */
   readonly isReady?: () => boolean;
+  /** How long a register entry read for a token check is reused (ms, default 2,000); a write here clears them. */
+  readonly registerCacheMs?: number;
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -113,7 +117,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(authPlugin, { secret: deps.jwtSecret });
+  const organisations = new OrganisationDirectory(deps.db, deps.registerCacheMs);
+  await app.register(authPlugin, { secret: deps.jwtSecret, organisations });
 
   const plans = new PlanGateway({
     client: deps.temporal,
@@ -131,5 +136,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(financeRoutes, { db: deps.db, plans, idempotency });
   await app.register(learnerRoutes, { db: deps.db, identityKey: deps.identityKey });
   await app.register(reportRoutes, { db: deps.db });
+  await app.register(organisationRoutes, { db: deps.db, plans, organisations, idempotency });
   return app as unknown as FastifyInstance;
 }

@@ -1,7 +1,7 @@
 // The API's only way to change a plan: a Temporal Update to the plan's workflow (Update-with-Start for
 // a new plan). Temporal's answers become HTTP problems here, in one place.
 
-import { decide, DEFAULT_DOMAIN_CONFIG, initialState, isDomainError, type BudgetCommand, type DomainConfig, type PlanCommand, type PlanCommandOf } from '@iap/domain';
+import { decide, DEFAULT_DOMAIN_CONFIG, initialState, isDomainError, type BudgetCommand, type DomainConfig, type OrganisationCommand, type PlanCommand, type PlanCommandOf } from '@iap/domain';
 import {
   budgetCommandUpdate,
   budgetWorkflowId,
@@ -11,7 +11,11 @@ import {
   planCommandUpdate,
   planWorkflowStart,
   planWorkflowId,
+  registerCommandUpdate,
+  registerWorkflowId,
   type BudgetCommandResult,
+  type RegisterCommandResult,
+  type RegisterWorkflowInput,
   type BudgetWorkflowInput,
   type ClaimCommandEnvelope,
   type ClaimCommandResult,
@@ -123,6 +127,17 @@ export class PlanGateway {
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
     return this.call(() => this.opts.client.workflow.executeUpdateWithStart(budgetCommandUpdate, { args: [{ command, meta }], startWorkflowOperation, updateId }));
+  }
+
+  /** Changes the register of organisations, starting its workflow the first time. */
+  async registerCommand(command: OrganisationCommand, meta: CommandMeta, updateId: string): Promise<RegisterCommandResult> {
+    const startWorkflowOperation = new WithStartWorkflowOperation('registerWorkflow', {
+      workflowId: registerWorkflowId(this.opts.taskQueue),
+      taskQueue: this.opts.taskQueue,
+      args: [{} satisfies RegisterWorkflowInput],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    return this.call(() => this.opts.client.workflow.executeUpdateWithStart(registerCommandUpdate, { args: [{ command, meta }], startWorkflowOperation, updateId }));
   }
 
   /**

@@ -22,7 +22,7 @@ import { semesterOf, type DraftPlanData } from '@iap/domain';
 import { ensureDatabase, REPO_ROOT, startEmbeddedPostgres, startTemporalDevServer, waitForHttp } from '@iap/infra';
 import { freePort } from '@iap/infra/testing';
 import { planCommandUpdate, planWorkflowId } from '@iap/messages';
-import { loadDomainConfig, signToken, type TokenSubject } from '@iap/runtime';
+import { fetchSend, loadDomainConfig, registerScopes, signToken, type TokenSubject } from '@iap/runtime';
 import { PlanGateway } from '@iap/api';
 import { workflowsPath, WORKFLOW_PRELOAD_MODULES } from '@iap/worker';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
@@ -225,8 +225,10 @@ interface School {
   readonly director: string;
   readonly coordinator: string;
 }
+const schoolScope = (i: number) => ({ school: `bench-school-${i}`, municipality: `bench-muni-${i % 5}`, partner: `bench-muni-${i % 5}`, partnerType: 'municipality' }) as const;
+const SCHOOL_SCOPES = Array.from({ length: 20 }, (_, i) => schoolScope(i));
 const SCHOOLS: School[] = Array.from({ length: 20 }, (_, i) => {
-  const s = { school: `bench-school-${i}`, municipality: `bench-muni-${i % 5}`, partner: `bench-muni-${i % 5}`, partnerType: 'municipality' } as const;
+  const s = schoolScope(i);
   const t = (subject: TokenSubject) => signToken(JWT_SECRET, subject, 24 * 3600);
   return {
     school: s.school,
@@ -633,6 +635,8 @@ async function main(cleanup: Cleanup): Promise<void> {
 
     const apiBase = `http://127.0.0.1:${apiPort}`;
     if (!(await waitForHttp(`${apiBase}/health`, 60_000))) throw new Error(`the API did not become healthy within 60 s:\n${api.output()}`);
+    // The bench schools' organisations in the register, or the API refuses their tokens.
+    await registerScopes(fetchSend(apiBase), NATIONAL, SCHOOL_SCOPES);
     if (!(await waitForHttp(`http://127.0.0.1:${barePort}/constant`, 30_000))) throw new Error(`bare Fastify did not start:\n${bare.output()}`);
     await waitForPolling(client, PLAN_QUEUE, worker);
     /** A phase's failures name a crashed worker or API rather than a refused connection. */

@@ -103,9 +103,10 @@ export const planRoutes: FastifyPluginAsyncTypebox<PlanRoutesOptions> = async (a
     },
     async (request, reply) => {
       const actor = request.actor;
+      // The school's municipality and partner are the register's: the token check put them in the actor's scope.
       const { schoolId, municipalityId, partnerId, partnerType } = actor;
       if (!schoolId || !municipalityId || !partnerId || !partnerType) {
-        throw new HttpProblem(403, 'forbidden', 'only a school-scoped token (school, municipality, partner) may draft a plan');
+        throw new HttpProblem(403, 'forbidden', 'only a token naming a registered school may draft a plan');
       }
       // A plan names a learner its school registered; any other reference, whether another school uses it or
       // none does, gets the same answer.

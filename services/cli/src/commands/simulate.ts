@@ -1,10 +1,11 @@
-// `iap simulate`: drives a realistic semester through the real HTTP API (never the database): budgets,
-// plans, consent, approvals at every level, consultations, claims worked by finance, and, once the
-// semester has ended, evaluations. Seeded, so a run repeats; writes a ledger of what it did and saw.
+// `iap simulate`: drives a realistic semester through the real HTTP API (never the database): its schools,
+// municipalities and partners in the register, budgets, plans, consent, approvals at every level,
+// consultations, claims worked by finance, and, once the semester has ended, evaluations. Seeded, so a run
+// repeats; writes a ledger of what it did and saw.
 
 import { writeFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
-import { loadOrCreateJwtSecret, signToken, type TokenSubject } from '@iap/runtime';
+import { loadOrCreateJwtSecret, registerScopes, signToken, type TokenSubject } from '@iap/runtime';
 import type { Command } from 'commander';
 import { config, progressLine } from './env.js';
 import { planMix, schoolsOf, type MixOptions, type SimPlan, type SimSchool } from './simulate-mix.js';
@@ -192,6 +193,16 @@ export async function simulateSemester(o: SimulateOptions): Promise<Ledger> {
   const schools = schoolsOf(o);
   const outcomes = new Map<string, PlanOutcome>();
   const progress = (phase: string, done: number, total: number) => o.onProgress?.(done, total, phase);
+
+  // The schools, their municipalities and partners in the register first: every token below names them.
+  await registerScopes(
+    async (method, path, body) => {
+      const res = await api.call(method, path, t.national(), body, [200]);
+      return { status: res.status, body: JSON.stringify(res.body) };
+    },
+    t.national(),
+    schools.map((s) => ({ school: s.schoolId, municipality: s.municipalityId, partner: s.partnerId, partnerType: s.partnerType })),
+  );
 
   // Budgets first: approvals may never exceed them. Generous: twice what the partner's plans could claim.
   const need = new Map<string, number>();
