@@ -3,3 +3,4 @@ export * from './config.js';
 export * from './logger.js';
 export * from './temporal.js';
 export * from './tokens.js';
+export * from './oidc.js';

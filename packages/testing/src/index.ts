@@ -1,2 +1,3 @@
 // @iap/testing: the harness the integration tests share.
 export * from './stack.js';
+export * from './console-harness.js';

@@ -16,6 +16,8 @@ import type { Logger } from 'pino';
 import { Idempotency } from './idempotency.js';
 import { PlanGateway } from './plan-gateway.js';
 import { authPlugin } from './plugins/auth.js';
+import { providerTokens } from './plugins/oidc-tokens.js';
+import type { OidcConfig } from '@iap/runtime';
 import { errorsPlugin } from './plugins/errors.js';
 import { HttpProblem, ProblemSchema } from './problem.js';
 import { healthRoutes } from './routes/health.js';
@@ -47,6 +49,8 @@ export interface AppDeps {
   readonly idempotencyKeyTtlMs?: number;
   /** Readiness (GET /ready) beyond the services being up: the launcher's word (server.ts). */
   readonly isReady?: () => boolean;
+  /** The OpenID provider whose access tokens are accepted beside the HS256 ones (IAP_OIDC_ISSUER). */
+  readonly oidc?: OidcConfig | null;
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -113,7 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(authPlugin, { secret: deps.jwtSecret });
+  await app.register(authPlugin, { secret: deps.jwtSecret, providerTokens: deps.oidc ? providerTokens(deps.oidc) : null });
 
   const plans = new PlanGateway({
     client: deps.temporal,

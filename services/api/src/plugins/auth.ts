@@ -7,6 +7,7 @@ import { ROLES } from '@iap/domain';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { HttpProblem } from '../problem.js';
+import type { ProviderTokens } from './oidc-tokens.js';
 
 export interface TokenClaims {
   readonly sub: string;
@@ -44,6 +45,8 @@ declare module 'fastify' {
 
 export interface AuthOptions {
   readonly secret: string;
+  /** The OpenID provider's access tokens, accepted beside the HS256 ones when set. */
+  readonly providerTokens?: ProviderTokens | null;
 }
 
 const HUMAN_ROLES: readonly Role[] = ROLES.filter((r) => r !== 'system');
@@ -54,11 +57,14 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: AuthOptions) => 
   app.decorate('authenticate', async (request: FastifyRequest) => {
     if (!request.headers.authorization) throw new HttpProblem(401, 'unauthenticated', 'a bearer token is required (Authorization: Bearer …)');
     let claims: TokenClaims;
-    try {
-      claims = await request.jwtVerify<TokenClaims>();
-    } catch {
-      throw new HttpProblem(401, 'invalid_token', 'the bearer token is not valid or has expired');
-    }
+    const fromProvider = (await opts.providerTokens?.claimsOf(request.headers.authorization)) ?? null;
+    if (fromProvider) claims = fromProvider;
+    else
+      try {
+        claims = await request.jwtVerify<TokenClaims>();
+      } catch {
+        throw new HttpProblem(401, 'invalid_token', 'the bearer token is not valid or has expired');
+      }
     if (typeof claims.sub !== 'string' || !HUMAN_ROLES.includes(claims.role)) {
       throw new HttpProblem(401, 'invalid_token', 'the bearer token does not name a known role');
     }
