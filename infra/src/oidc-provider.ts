@@ -194,7 +194,7 @@ export async function startOidcProvider(opts: OidcProviderOptions): Promise<Runn
       return;
     }
     if (req.method === 'GET' && !action) {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'" });
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'" });
       res.end(signInPage(uid, opts.users, null));
       return;
     }
