@@ -42,7 +42,7 @@ export interface ConsoleStack {
   close(): Promise<void>;
 }
 
-export async function startConsoleStack(): Promise<ConsoleStack> {
+export async function startConsoleStack(opts: { accessTokenTtlSeconds?: number } = {}): Promise<ConsoleStack> {
   const [oidcPort, consolePort] = [await freePort(), await freePort()];
   const consoleUrl = `http://127.0.0.1:${consolePort}`;
   const clientSecret = randomBytes(16).toString('hex');
@@ -50,6 +50,7 @@ export async function startConsoleStack(): Promise<ConsoleStack> {
     port: oidcPort,
     users: [...DEMO_USERS, OTHER_SCHOOL_PREPARER],
     clients: [{ clientId: 'iap-console', clientSecret, redirectUris: [`${consoleUrl}/auth/callback`], postLogoutRedirectUris: [`${consoleUrl}/`] }],
+    ...(opts.accessTokenTtlSeconds ? { accessTokenTtlSeconds: opts.accessTokenTtlSeconds } : {}),
   });
   const stack = await startTestStack();
   const api = await stack.buildApp({ oidc: { issuer: provider.issuer, audience: DEFAULT_OIDC_AUDIENCE, claims: DEFAULT_OIDC_CLAIMS } });

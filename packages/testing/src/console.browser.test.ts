@@ -81,8 +81,16 @@ describe.skipIf('missing' in found)('the console in a browser', () => {
     expect(await page.getByTestId('plan-status').textContent()).toBe('Melnraksts');
     await checked(page, 'plan-draft-lv');
 
-    await page.getByLabel('Dokumenta numurs').fill('PIEKR-2026-1');
+    // Two people on one plan: the second to act, on the version they were shown, is told it changed.
+    const colleague = await context.newPage();
+    await colleague.goto(planUrl);
+    await colleague.getByLabel('Dokumenta numurs').fill('PIEKR-2026-1');
+    await colleague.getByRole('button', { name: 'Reģistrēt piekrišanu' }).click();
+    await colleague.getByRole('button', { name: 'Iesniegt apstiprināšanai' }).waitFor();
+    await colleague.close();
+    await page.getByLabel('Dokumenta numurs').fill('PIEKR-2026-2');
     await page.getByRole('button', { name: 'Reģistrēt piekrišanu' }).click();
+    await expect.poll(() => page.locator('.notice').textContent()).toContain('Plānu pa to laiku mainīja kāds cits');
     await page.getByRole('button', { name: 'Iesniegt apstiprināšanai' }).click();
     await expect.poll(() => page.getByTestId('plan-status').textContent()).toBe('Apstiprināšanā');
 
@@ -125,9 +133,20 @@ describe.skipIf('missing' in found)('the console in a browser', () => {
         await approver.page.getByText('Jūsu līmenī neviens plāns negaida.').waitFor();
         await checked(approver.page, 'inbox-lv');
       }
-      if (role === 'national_coordinator') expect(await approver.page.getByTestId('plan-status').textContent()).toBe('Apstiprināts');
+      if (role === 'national_coordinator') await expect.poll(() => approver.page.getByTestId('plan-status').textContent()).toBe('Apstiprināts');
       await approver.context.close();
     }
+
+    // Support given and confirmed shows as delivered against what was planned.
+    const preparerAgain = await signIn(browser, s.consoleUrl, user('preparer'), new URL(planUrl).pathname);
+    const pp = preparerAgain.page;
+    await pp.getByRole('heading', { name: 'Reģistrēt konsultāciju' }).waitFor();
+    await pp.getByLabel('Minūtes').fill('60');
+    await pp.getByRole('button', { name: 'Reģistrēt konsultāciju' }).click();
+    await pp.getByRole('button', { name: /Reģistrēt apstiprinājumu/ }).click();
+    await pp.getByText('Sniegtas 60 no 240 min').waitFor();
+    await checked(pp, 'plan-consultations-lv');
+    await preparerAgain.context.close();
 
     // Another school's preparer typing the plan's address learns nothing of it.
     const other = await signIn(browser, s.consoleUrl, OTHER_SCHOOL_PREPARER, new URL(planUrl).pathname);

@@ -108,3 +108,20 @@ describe('console sign-in and API proxy', () => {
     expect((await own.fetch(`${s.consoleUrl}/auth/session`)).status).toBe(401);
   });
 });
+
+describe('console sessions outlive the access token', () => {
+  let s: ConsoleStack;
+  beforeAll(async () => {
+    s = await startConsoleStack({ accessTokenTtlSeconds: 2 });
+  });
+  afterAll(async () => s?.close());
+
+  it('renews the access token with the refresh token, call after call', async () => {
+    const jar = await signIn(s.consoleUrl, preparer);
+    for (let i = 0; i < 3; i++) {
+      const res = await jar.fetch(`${s.consoleUrl}/api/plans`);
+      expect(res.status, `call ${i}`).toBe(200);
+      await new Promise((r) => setTimeout(r, 2_100));
+    }
+  });
+});

@@ -34,6 +34,8 @@ const locale = (): string => LOCALES[(i18next.language as Language) ?? 'lv'] ?? 
 export const formatEuro = (amount: number | string): string =>
   new Intl.NumberFormat(locale(), { style: 'currency', currency: 'EUR' }).format(Number(amount));
 export const formatDateTime = (iso: string): string => new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
+/** A calendar day (YYYY-MM-DD) per locale, without a time zone shifting it. */
+export const formatDay = (day: string): string => new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeZone: 'UTC' }).format(new Date(`${day}T00:00:00Z`));
 export const formatNumber = (n: number): string => new Intl.NumberFormat(locale()).format(n);
 
 export default i18next;

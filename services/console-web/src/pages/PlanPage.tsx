@@ -5,6 +5,7 @@ import { useTranslation } from 'react-i18next';
 import { api, newIdempotencyKey, type Problem, type SessionUser } from '../api/client.js';
 import { formatDateTime, formatEuro } from '../i18n.js';
 import { ProblemAlert } from '../problem.js';
+import { Consultations } from './Consultations.js';
 import { LEVEL_OF_ROLE, pendingLevelOf } from './Inbox.js';
 
 interface Plan {
@@ -91,6 +92,8 @@ export function PlanPage({ planId, user }: { planId: string; user: SessionUser }
   const canConsent = schoolStaff && ['draft', 'awaiting_consent'].includes(plan.status) && !consentGranted;
   const canSubmit = schoolStaff && ['draft', 'returned', 'in_revision'].includes(plan.status) && consentGranted;
   const canApprove = plan.status === 'in_approval' && myLevel !== undefined && pending === myLevel;
+  const canLog = schoolStaff && ['approved', 'in_implementation'].includes(plan.status);
+  const consultations = (s.consultations as Parameters<typeof Consultations>[0]['consultations'] | undefined) ?? [];
 
   const recordConsent = (e: FormEvent) => {
     e.preventDefault();
@@ -162,6 +165,10 @@ export function PlanPage({ planId, user }: { planId: string; user: SessionUser }
           );
         })}
       </ul>
+
+      {(canLog || consultations.length > 0) && (
+        <Consultations planId={planId} measures={measures} consultations={consultations} canLog={canLog} busy={busy} act={act} />
+      )}
 
       {(canConsent || canSubmit || canApprove) && <h2>{t('plan.actions')}</h2>}
       {canConsent && (
