@@ -65,6 +65,7 @@ log "building the console (OpenAPI types, vite build)"
 node "$ROOT/services/api/dist/openapi.js" > "$ROOT/services/console-web/openapi.json"
 ( cd "$ROOT/services/console-web" \
   && "$PNPM" exec openapi-typescript ./openapi.json -o ./src/api/schema.d.ts --silent \
+  && node scripts/request-schemas.mjs \
   && "$PNPM" exec tsc --noEmit -p . && "$PNPM" exec vite build --logLevel warn ) >&2
 
 # Chromium for the console's browser tests (Debian's package; Playwright's own download cannot be used).

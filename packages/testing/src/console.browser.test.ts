@@ -70,7 +70,14 @@ describe.skipIf('missing' in found)('the console in a browser', () => {
     await page.getByRole('button', { name: 'Saglabāt melnrakstu' }).click();
     await expect.poll(() => page.getByRole('alert').first().textContent()).toContain('Pārbaudiet atzīmētos laukus');
     await checked(page, 'draft-form-lv');
-    await page.getByLabel('Izglītojamā atsauce').fill('L-browser-1');
+    // Checked as the user types, against the API's own schema: a space is not allowed in a reference.
+    const learnerRef = page.getByLabel('Izglītojamā atsauce');
+    await learnerRef.fill('L browser');
+    await expect.poll(() => learnerRef.getAttribute('aria-invalid')).toBe('true');
+    await page.getByLabel('Plānotās minūtes').fill('12x');
+    await expect.poll(() => page.getByLabel('Plānotās minūtes').getAttribute('aria-invalid')).toBe('true');
+    await learnerRef.fill('L-browser-1');
+    await expect.poll(() => learnerRef.getAttribute('aria-invalid')).toBe(null);
     await page.getByLabel('Faktors').fill('nepietiekami vērtējumi matemātikā');
     await page.getByLabel('Pamatojums').fill('papildu nodarbības');
     await page.getByLabel('Mācību priekšmets').fill('matemātika');

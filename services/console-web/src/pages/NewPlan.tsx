@@ -1,8 +1,10 @@
 // The draft form: risks under the four types, consultation measures linked to them, planned minutes.
-// Required fields are checked as the user types; the API's refusal names the field it refused.
-import { useRef, useState, type FormEvent } from 'react';
+// Checked as the user types against the API's own schema for the request; a field is marked once it was
+// edited (all of them after a first try to save).
+import { useMemo, useRef, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, newIdempotencyKey, type Problem } from '../api/client.js';
+import { invalidPointers } from '../api/validate.js';
 import { ProblemAlert } from '../problem.js';
 import { navigate } from '../router.js';
 
@@ -32,17 +34,39 @@ export function NewPlan() {
   const [busy, setBusy] = useState(false);
   const key = useRef(newIdempotencyKey());
 
-  const missing = (v: string) => touched && v.trim() === '';
-  const invalidMinutes = (v: string) => touched && !/^[1-9][0-9]{0,4}$/.test(v);
-  const valid =
-    learnerRef.trim() !== '' &&
-    /^[0-9]{4}\/[0-9]{2}-[12]$/.test(semester) &&
-    risks.every((r) => r.factor.trim() !== '') &&
-    measures.every((m) => m.justification.trim() !== '' && /^[1-9][0-9]{0,4}$/.test(m.plannedMinutes) && m.riskIds.length > 0);
+  const [edited, setEdited] = useState<Set<string>>(new Set());
+  const body = useMemo(
+    () => ({
+      learnerRef: learnerRef.trim(),
+      semester,
+      grade: Number(grade),
+      risks: risks.map((r) => ({ ...r, factor: r.factor.trim() })),
+      measures: measures.map((m) => ({
+        measureId: m.measureId,
+        kind: 'consultation' as const,
+        riskIds: m.riskIds,
+        justification: m.justification.trim(),
+        providerType: m.providerType,
+        ...(m.subject.trim() ? { subject: m.subject.trim() } : {}),
+        plannedMinutes: /^[0-9]+$/.test(m.plannedMinutes) ? Number(m.plannedMinutes) : (m.plannedMinutes as unknown as number),
+      })),
+    }),
+    [learnerRef, semester, grade, risks, measures],
+  );
+  const invalid = useMemo(() => {
+    const found = invalidPointers('POST /plans', body);
+    if (body.learnerRef === '') found.add('/learnerRef');
+    body.risks.forEach((r, i) => r.factor === '' && found.add(`/risks/${i}/factor`));
+    body.measures.forEach((m, i) => m.justification === '' && found.add(`/measures/${i}/justification`));
+    return found;
+  }, [body]);
+  const valid = invalid.size === 0;
+  /** aria-invalid for the field at `pointer`, once the user edited it (or tried to save). */
+  const bad = (pointer: string): true | undefined => ((touched || edited.has(pointer)) && invalid.has(pointer)) || (problem?.field?.endsWith(pointer.replaceAll('/', '.')) ?? false) || undefined;
+  const edit = (pointer: string) => !edited.has(pointer) && setEdited(new Set(edited).add(pointer));
 
   const setRisk = (i: number, patch: Partial<RiskRow>) => setRisks(risks.map((r, j) => (j === i ? { ...r, ...patch } : r)));
   const setMeasure = (i: number, patch: Partial<MeasureRow>) => setMeasures(measures.map((m, j) => (j === i ? { ...m, ...patch } : m)));
-  const fieldProblem = (name: string) => (problem?.field && problem.field.includes(name) ? true : undefined);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -53,24 +77,7 @@ export function NewPlan() {
     }
     setBusy(true);
     try {
-      const { data, error, response } = await api.POST('/plans', {
-        headers: { 'idempotency-key': key.current },
-        body: {
-          learnerRef: learnerRef.trim(),
-          semester,
-          grade: Number(grade),
-          risks: risks.map((r) => ({ ...r, factor: r.factor.trim() })),
-          measures: measures.map((m) => ({
-            measureId: m.measureId,
-            kind: 'consultation' as const,
-            riskIds: m.riskIds,
-            justification: m.justification.trim(),
-            providerType: m.providerType,
-            ...(m.subject.trim() ? { subject: m.subject.trim() } : {}),
-            plannedMinutes: Number(m.plannedMinutes),
-          })),
-        },
-      });
+      const { data, error, response } = await api.POST('/plans', { headers: { 'idempotency-key': key.current }, body });
       if (data) navigate(`/plans/${data.planId}`);
       else {
         setProblem({ ...(error as Problem), status: response.status });
@@ -92,12 +99,12 @@ export function NewPlan() {
         <div className="grid">
           <label>
             {t('draft.learnerRef')}
-            <input name="learnerRef" value={learnerRef} onChange={(e) => setLearnerRef(e.target.value)} required aria-invalid={missing(learnerRef) || fieldProblem('learnerRef')} aria-describedby="learner-hint" />
+            <input name="learnerRef" value={learnerRef} onChange={(e) => { setLearnerRef(e.target.value); edit('/learnerRef'); }} required aria-invalid={bad('/learnerRef')} aria-describedby="learner-hint" />
             <small id="learner-hint">{t('draft.learnerHint')}</small>
           </label>
           <label>
             {t('draft.semester')}
-            <input name="semester" value={semester} onChange={(e) => setSemester(e.target.value)} required aria-invalid={fieldProblem('semester')} />
+            <input name="semester" value={semester} onChange={(e) => { setSemester(e.target.value); edit('/semester'); }} required aria-invalid={bad('/semester')} />
           </label>
           <label>
             {t('draft.grade')}
@@ -125,7 +132,7 @@ export function NewPlan() {
               </label>
               <label>
                 {t('draft.factor')}
-                <input value={r.factor} maxLength={200} onChange={(e) => setRisk(i, { factor: e.target.value })} required aria-invalid={missing(r.factor)} />
+                <input value={r.factor} maxLength={200} onChange={(e) => { setRisk(i, { factor: e.target.value }); edit(`/risks/${i}/factor`); }} required aria-invalid={bad(`/risks/${i}/factor`)} />
               </label>
               <label>
                 {t('draft.note')}
@@ -162,7 +169,7 @@ export function NewPlan() {
               </fieldset>
               <label>
                 {t('draft.justification')}
-                <textarea value={m.justification} maxLength={2000} onChange={(e) => setMeasure(i, { justification: e.target.value })} required aria-invalid={missing(m.justification)} />
+                <textarea value={m.justification} maxLength={2000} onChange={(e) => { setMeasure(i, { justification: e.target.value }); edit(`/measures/${i}/justification`); }} required aria-invalid={bad(`/measures/${i}/justification`)} />
               </label>
               <label>
                 {t('draft.providerType')}
@@ -180,7 +187,7 @@ export function NewPlan() {
               </label>
               <label>
                 {t('draft.plannedMinutes')}
-                <input inputMode="numeric" value={m.plannedMinutes} onChange={(e) => setMeasure(i, { plannedMinutes: e.target.value })} required aria-invalid={invalidMinutes(m.plannedMinutes)} />
+                <input inputMode="numeric" value={m.plannedMinutes} onChange={(e) => { setMeasure(i, { plannedMinutes: e.target.value }); edit(`/measures/${i}/plannedMinutes`); }} required aria-invalid={bad(`/measures/${i}/plannedMinutes`)} />
               </label>
               {measures.length > 1 && (
                 <button type="button" onClick={() => setMeasures(measures.filter((_, j) => j !== i))}>
