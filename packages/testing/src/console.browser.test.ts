@@ -1,6 +1,7 @@
 // One journey through the console in a real Chromium, signed in through the embedded OpenID provider, on
 // the real stack: the preparer drafts a plan, records consent and submits it; the director, the municipality
-// and the national coordinator approve it from their inboxes. axe checks every screen; another school's
+// and the national coordinator approve it from their inboxes; the preparer logs a consultation; the director
+// suspends and resumes it. axe checks every screen; another school's
 // preparer typing the plan's address is told it does not exist; a session without the CSRF token changes
 // nothing. Screenshots of each screen, in Latvian and English, go to .data/screenshots/.
 
@@ -154,6 +155,19 @@ describe.skipIf('missing' in found)('the console in a browser', () => {
     await pp.getByText('Sniegtas 60 no 240 min').waitFor();
     await checked(pp, 'plan-consultations-lv');
     await preparerAgain.context.close();
+
+    // The director suspends the plan (a reason is asked for first) and resumes it: back through approval.
+    const director = await signIn(browser, s.consoleUrl, user('school_director'), new URL(planUrl).pathname);
+    const dp = director.page;
+    await dp.getByRole('button', { name: 'Apturēt plānu' }).click();
+    await expect.poll(() => dp.locator('.notice').textContent()).toBe('Jānorāda iemesls.');
+    await dp.getByLabel('Iemesls').fill('izglītojamais slimo');
+    await dp.getByRole('button', { name: 'Apturēt plānu' }).click();
+    await expect.poll(() => dp.getByTestId('plan-status').textContent()).toBe('Apturēts');
+    await checked(dp, 'plan-suspended-lv');
+    await dp.getByRole('button', { name: 'Atsākt plānu' }).click();
+    await expect.poll(() => dp.getByTestId('plan-status').textContent()).toBe('Pārskatīšanā');
+    await director.context.close();
 
     // Another school's preparer typing the plan's address learns nothing of it.
     const other = await signIn(browser, s.consoleUrl, OTHER_SCHOOL_PREPARER, new URL(planUrl).pathname);

@@ -1,17 +1,15 @@
 // Plans waiting for the user's approval level, in pages from the server (in approval), of which those
 // waiting at this level are shown.
+import { APPROVER_OF, type ApprovalLevel } from '@iap/domain';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, type Problem } from '../api/client.js';
 import { ProblemAlert } from '../problem.js';
 import { PlanTable } from './Plans.js';
 
-export type Level = 'school' | 'municipality' | 'national';
-export const LEVEL_OF_ROLE: Record<string, Level | undefined> = {
-  school_director: 'school',
-  municipality_coordinator: 'municipality',
-  national_coordinator: 'national',
-};
+export type Level = ApprovalLevel;
+/** The approval level a role signs at (the domain's APPROVER_OF, read the other way). */
+export const LEVEL_OF_ROLE: Record<string, Level | undefined> = Object.fromEntries(Object.entries(APPROVER_OF).map(([level, role]) => [role, level as Level]));
 
 type Plan = { planId: string; version: number; status: string; learnerRef: string; semester: string; updatedAt: string; state: Record<string, unknown> };
 

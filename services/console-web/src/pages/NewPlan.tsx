@@ -1,6 +1,7 @@
 // The draft form: risks under the four types, consultation measures linked to them, planned minutes.
 // Checked as the user types against the API's own schema for the request; a field is marked once it was
 // edited (all of them after a first try to save).
+import { CONSULTATION_PROVIDER_TYPES, RISK_TYPES, semesterOf } from '@iap/domain';
 import { useMemo, useRef, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, newIdempotencyKey, type Problem } from '../api/client.js';
@@ -8,24 +9,15 @@ import { invalidPointers } from '../api/validate.js';
 import { ProblemAlert } from '../problem.js';
 import { navigate } from '../router.js';
 
-const RISK_TYPES = ['learning', 'economic', 'family', 'social_health'] as const;
-const PROVIDERS = ['teacher', 'psychologist', 'social_pedagogue', 'teacher_assistant', 'special_education_teacher', 'sign_language_interpreter', 'assistant', 'occupational_therapist'] as const;
+const PROVIDERS = CONSULTATION_PROVIDER_TYPES;
 
 interface RiskRow { riskId: string; type: (typeof RISK_TYPES)[number]; factor: string; note: string }
 interface MeasureRow { measureId: string; riskIds: string[]; justification: string; providerType: (typeof PROVIDERS)[number]; subject: string; plannedMinutes: string }
 
-/** The semester a day falls in: September–December the first, January–August the second. */
-function currentSemester(d = new Date()): string {
-  const y = d.getFullYear();
-  const m = d.getMonth() + 1;
-  const start = m >= 9 ? y : y - 1;
-  return `${start}/${String((start + 1) % 100).padStart(2, '0')}-${m >= 9 ? 1 : 2}`;
-}
-
 export function NewPlan() {
   const { t } = useTranslation();
   const [learnerRef, setLearnerRef] = useState('');
-  const [semester, setSemester] = useState(currentSemester());
+  const [semester, setSemester] = useState(() => semesterOf(new Date().toISOString()));
   const [grade, setGrade] = useState('7');
   const [risks, setRisks] = useState<RiskRow[]>([{ riskId: 'r1', type: 'learning', factor: '', note: '' }]);
   const [measures, setMeasures] = useState<MeasureRow[]>([{ measureId: 'm1', riskIds: ['r1'], justification: '', providerType: 'teacher', subject: '', plannedMinutes: '' }]);

@@ -1,5 +1,6 @@
 // A plan: its status, risks and measures, planned against delivered per measure, and the steps the user's
 // role may take now. Every step sends the version shown (If-Match); a plan changed meanwhile is reloaded.
+import { PLAN_COMMAND_ROLES, type PlanCommandType, type Role } from '@iap/domain';
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, newIdempotencyKey, type Problem, type SessionUser } from '../api/client.js';
@@ -22,6 +23,8 @@ type Measure = { measureId: string; kind: string; justification: string; riskIds
 type Progress = { measureId: string; kind: string; plannedMinutes?: number; deliveredMinutes?: number; plannedCents?: number; paidCents?: number };
 
 const today = () => new Date().toISOString().slice(0, 10);
+/** Whether the domain lets this role send the command at all (the API still decides on the plan). */
+const mayRole = (role: string, command: PlanCommandType): boolean => PLAN_COMMAND_ROLES[command].includes(role as Role);
 
 export function PlanPage({ planId, user }: { planId: string; user: SessionUser }) {
   const { t } = useTranslation();
@@ -34,6 +37,7 @@ export function PlanPage({ planId, user }: { planId: string; user: SessionUser }
   const [signedOn, setSignedOn] = useState(today());
   const [documentRef, setDocumentRef] = useState('');
   const [comment, setComment] = useState('');
+  const [reason, setReason] = useState('');
   const key = useRef(newIdempotencyKey());
 
   const load = useCallback(async () => {
@@ -86,13 +90,16 @@ export function PlanPage({ planId, user }: { planId: string; user: SessionUser }
   const measures = (s.measures as Measure[] | undefined) ?? [];
   // A consent record is set once the signed application is recorded.
   const consentGranted = s.consent !== null && s.consent !== undefined;
-  const schoolStaff = user.role === 'preparer' || user.role === 'school_director';
+  const may = (command: PlanCommandType) => mayRole(user.role, command);
   const myLevel = LEVEL_OF_ROLE[user.role];
   const pending = pendingLevelOf(plan);
-  const canConsent = schoolStaff && ['draft', 'awaiting_consent'].includes(plan.status) && !consentGranted;
-  const canSubmit = schoolStaff && ['draft', 'returned', 'in_revision'].includes(plan.status) && consentGranted;
+  const canConsent = may('GrantConsent') && ['draft', 'awaiting_consent'].includes(plan.status) && !consentGranted;
+  const canSubmit = may('SubmitForApproval') && ['draft', 'returned', 'in_revision'].includes(plan.status) && consentGranted;
   const canApprove = plan.status === 'in_approval' && myLevel !== undefined && pending === myLevel;
-  const canLog = schoolStaff && ['approved', 'in_implementation'].includes(plan.status);
+  const canLog = may('LogConsultation') && ['approved', 'in_implementation'].includes(plan.status);
+  const canSuspend = may('SuspendPlan') && ['in_approval', 'approved', 'in_implementation'].includes(plan.status);
+  const canResume = may('ResumePlan') && plan.status === 'suspended';
+  const canDelete = may('DeletePlan') && !['deleted', 'closed', 'consent_refused', 'consent_expired'].includes(plan.status);
   const consultations = (s.consultations as Parameters<typeof Consultations>[0]['consultations'] | undefined) ?? [];
 
   const recordConsent = (e: FormEvent) => {
@@ -105,6 +112,14 @@ export function PlanPage({ planId, user }: { planId: string; user: SessionUser }
     void act((headers) =>
       api.POST('/plans/{planId}/approvals', { params: { path: { planId } }, headers, body: { level: myLevel!, ...(comment.trim() ? { comment: comment.trim() } : {}) } }),
     );
+  /** Suspend, resume or delete: each with the reason typed in the same box. */
+  const withReason = (path: '/plans/{planId}/suspension' | '/plans/{planId}/deletion' | '/plans/{planId}/resumption', required: boolean) => {
+    if (required && !reason.trim()) {
+      setNotice(t('manage.reasonNeeded'));
+      return;
+    }
+    void act((headers) => api.POST(path, { params: { path: { planId } }, headers, body: reason.trim() ? { reason: reason.trim() } : {} } as never)).then(() => setReason(''));
+  };
   const giveBack = () => {
     if (!comment.trim()) {
       setNotice(t('approve.commentNeeded'));
@@ -170,7 +185,7 @@ export function PlanPage({ planId, user }: { planId: string; user: SessionUser }
         <Consultations planId={planId} measures={measures} consultations={consultations} canLog={canLog} busy={busy} act={act} />
       )}
 
-      {(canConsent || canSubmit || canApprove) && <h2>{t('plan.actions')}</h2>}
+      {(canConsent || canSubmit || canApprove || canSuspend || canResume || canDelete) && <h2>{t('plan.actions')}</h2>}
       {canConsent && (
         <form onSubmit={recordConsent} className="card">
           <h3>{t('consent.title')}</h3>
@@ -212,6 +227,29 @@ export function PlanPage({ planId, user }: { planId: string; user: SessionUser }
           <button type="button" disabled={busy} onClick={giveBack}>
             {t('approve.return')}
           </button>
+        </div>
+      )}
+      {(canSuspend || canResume || canDelete) && (
+        <div className="card">
+          <label>
+            {t('manage.reason')}
+            <textarea value={reason} maxLength={2000} onChange={(e) => setReason(e.target.value)} />
+          </label>
+          {canSuspend && (
+            <button type="button" disabled={busy} onClick={() => withReason('/plans/{planId}/suspension', true)}>
+              {t('manage.suspend')}
+            </button>
+          )}
+          {canResume && (
+            <button type="button" disabled={busy} onClick={() => withReason('/plans/{planId}/resumption', false)}>
+              {t('manage.resume')}
+            </button>
+          )}
+          {canDelete && (
+            <button type="button" disabled={busy} onClick={() => withReason('/plans/{planId}/deletion', true)}>
+              {t('manage.delete')}
+            </button>
+          )}
         </div>
       )}
     </section>

@@ -1,4 +1,5 @@
 // The plans the user may see, filtered by semester and status, paged on the server.
+import { PLAN_STATUSES, type PlanStatus } from '@iap/domain';
 import { useEffect, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, type Problem } from '../api/client.js';
@@ -8,8 +9,7 @@ import { ProblemAlert } from '../problem.js';
 import { Link } from '../router.js';
 
 type Plan = { planId: string; version: number; status: string; learnerRef: string; semester: string; updatedAt: string };
-export const STATUSES = ['draft', 'awaiting_consent', 'consent_refused', 'consent_expired', 'in_approval', 'returned', 'approved', 'in_implementation', 'in_revision', 'suspended', 'deleted', 'awaiting_evaluation', 'evaluated', 'closed'] as const;
-type Status = (typeof STATUSES)[number];
+type Status = PlanStatus;
 
 export function PlanTable({ plans }: { plans: readonly Plan[] }) {
   const { t } = useTranslation();
@@ -80,7 +80,7 @@ export function Plans() {
           {t('plans.status')}
           <select value={status} onChange={(e) => setStatus(e.target.value as Status | '')}>
             <option value="">{t('plans.any')}</option>
-            {STATUSES.map((s) => (
+            {PLAN_STATUSES.map((s) => (
               <option key={s} value={s}>
                 {t(`status.${s}`)}
               </option>
