@@ -1,7 +1,7 @@
 // One journey through the console in a real Chromium, signed in through the embedded OpenID provider, on
 // the real stack: the preparer drafts a plan, records consent and submits it; the director, the municipality
 // and the national coordinator approve it from their inboxes; the preparer logs a consultation; the director
-// suspends and resumes it. axe checks every screen; another school's
+// suspends and resumes it; the auditor reads its timeline and verifies its chain. axe checks every screen; another school's
 // preparer typing the plan's address is told it does not exist; a session without the CSRF token changes
 // nothing. Screenshots of each screen, in Latvian and English, go to .data/screenshots/.
 
@@ -168,6 +168,18 @@ describe.skipIf('missing' in found)('the console in a browser', () => {
     await dp.getByRole('button', { name: 'Atsākt plānu' }).click();
     await expect.poll(() => dp.getByTestId('plan-status').textContent()).toBe('Pārskatīšanā');
     await director.context.close();
+
+    // The auditor reads the plan's timeline, its state as of now, and verifies its hash chain.
+    const auditor = await signIn(browser, s.consoleUrl, user('auditor'), new URL(planUrl).pathname);
+    const ap = auditor.page;
+    await ap.getByRole('cell', { name: 'Plāns sagatavots' }).waitFor();
+    await ap.getByRole('cell', { name: 'Plāns apturēts' }).waitFor();
+    await ap.getByRole('button', { name: 'Stāvoklis šajā brīdī' }).click();
+    await expect.poll(() => ap.getByTestId('state-at').textContent()).toMatch(/^Versija \d+: Pārskatīšanā$/);
+    await ap.getByRole('button', { name: 'Pārbaudīt jaucējķēdi' }).click();
+    await expect.poll(() => ap.getByTestId('verify').textContent()).toMatch(/^Ķēde ir vesela/);
+    await checked(ap, 'plan-audit-lv');
+    await auditor.context.close();
 
     // Another school's preparer typing the plan's address learns nothing of it.
     const other = await signIn(browser, s.consoleUrl, OTHER_SCHOOL_PREPARER, new URL(planUrl).pathname);

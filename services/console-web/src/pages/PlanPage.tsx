@@ -6,6 +6,7 @@ import { useTranslation } from 'react-i18next';
 import { api, newIdempotencyKey, type Problem, type SessionUser } from '../api/client.js';
 import { formatDateTime, formatEuro } from '../i18n.js';
 import { ProblemAlert } from '../problem.js';
+import { Audit } from './Audit.js';
 import { Consultations } from './Consultations.js';
 import { LEVEL_OF_ROLE, pendingLevelOf } from './Inbox.js';
 
@@ -24,6 +25,8 @@ type Progress = { measureId: string; kind: string; plannedMinutes?: number; deli
 
 const today = () => new Date().toISOString().slice(0, 10);
 /** Whether the domain lets this role send the command at all (the API still decides on the plan). */
+/** Who reads the audit log (the API refuses anyone else). */
+const AUDIT_READERS = new Set(['auditor', 'national_coordinator']);
 const mayRole = (role: string, command: PlanCommandType): boolean => PLAN_COMMAND_ROLES[command].includes(role as Role);
 
 export function PlanPage({ planId, user }: { planId: string; user: SessionUser }) {
@@ -252,6 +255,7 @@ export function PlanPage({ planId, user }: { planId: string; user: SessionUser }
           )}
         </div>
       )}
+      {AUDIT_READERS.has(user.role) && <Audit planId={planId} />}
     </section>
   );
 }
