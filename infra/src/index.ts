@@ -3,4 +3,3 @@ export * from './demo.js';
 export * from './postgres.js';
 export * from './processes.js';
 export * from './temporal-server.js';
-export * from './oidc-provider.js';

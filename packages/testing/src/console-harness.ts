@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { buildConsole, CONSOLE_STATIC_DIR } from '@iap/console';
-import { DEMO_PASSWORD, DEMO_USERS, startOidcProvider, type OidcUser, type RunningOidcProvider } from '@iap/infra';
+import { DEMO_PASSWORD, DEMO_USERS, startOidcProvider, type OidcUser, type RunningOidcProvider } from '@iap/infra/oidc-provider';
 import { DEFAULT_OIDC_AUDIENCE, DEFAULT_OIDC_CLAIMS } from '@iap/runtime';
 import type { FastifyInstance } from 'fastify';
 import { startTestStack, type TestStack } from './stack.js';

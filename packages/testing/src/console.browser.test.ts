@@ -7,7 +7,8 @@
 
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DEMO_PASSWORD, DEMO_USERS, REPO_ROOT, type OidcUser } from '@iap/infra';
+import { REPO_ROOT } from '@iap/infra';
+import { DEMO_PASSWORD, DEMO_USERS, type OidcUser } from '@iap/infra/oidc-provider';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumPath, launchChromium, seriousViolations } from './browser.js';
@@ -179,6 +180,17 @@ describe.skipIf('missing' in found)('the console in a browser', () => {
     await ap.getByRole('button', { name: 'Pārbaudīt jaucējķēdi' }).click();
     await expect.poll(() => ap.getByTestId('verify').textContent()).toMatch(/^Ķēde ir vesela/);
     await checked(ap, 'plan-audit-lv');
+    // Reports: a table with the event-log point it reflects, and the same figures as CSV.
+    await ap.getByRole('link', { name: 'Pārskati' }).click();
+    await ap.getByRole('heading', { name: 'Pārskati' }).waitFor();
+    await ap.getByLabel('Pārskats').selectOption({ label: 'Dalība' });
+    await ap.getByRole('button', { name: 'Rādīt' }).click();
+    await ap.getByText(/^Dati uz /).waitFor();
+    await checked(ap, 'reports-lv');
+    const csvHref = await ap.getByRole('link', { name: 'Lejupielādēt CSV' }).getAttribute('href');
+    const csv = await auditor.context.request.get(`${s.consoleUrl}${csvHref}`);
+    expect(csv.status()).toBe(200);
+    expect(csv.headers()['content-type']).toContain('text/csv');
     await auditor.context.close();
 
     // Another school's preparer typing the plan's address learns nothing of it.

@@ -2,7 +2,7 @@
 // API accepting the provider's access tokens, CSRF, scope and sign-out, seen from a client's side.
 
 import { semesterOf } from '@iap/domain';
-import { DEMO_USERS } from '@iap/infra';
+import { DEMO_USERS } from '@iap/infra/oidc-provider';
 import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OTHER_SCHOOL_PREPARER, signIn, startConsoleStack, type ConsoleStack, type CookieJar } from './console-harness.js';

@@ -1,3 +1,2 @@
 // @iap/testing: the harness the integration tests share.
 export * from './stack.js';
-export * from './console-harness.js';

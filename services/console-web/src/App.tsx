@@ -7,6 +7,7 @@ import { Inbox, LEVEL_OF_ROLE } from './pages/Inbox.js';
 import { NewPlan } from './pages/NewPlan.js';
 import { PlanPage } from './pages/PlanPage.js';
 import { Plans } from './pages/Plans.js';
+import { Reports } from './pages/Reports.js';
 import { Link, useLocation } from './router.js';
 
 export function App() {
@@ -54,6 +55,7 @@ export function App() {
   if (path === '/plans/new') page = <NewPlan />;
   else if (planMatch) page = <PlanPage planId={planMatch[1]!} user={user} />;
   else if (path === '/inbox' && level) page = <Inbox level={level} />;
+  else if (path === '/reports') page = <Reports />;
   else if (level && path === '/') page = <Inbox level={level} />;
   else page = <Plans />;
 
@@ -68,6 +70,7 @@ export function App() {
           {level && <Link href="/inbox">{t('nav.inbox')}</Link>}
           <Link href="/plans">{t('nav.plans')}</Link>
           {(user.role === 'preparer' || user.role === 'school_director') && <Link href="/plans/new">{t('nav.newPlan')}</Link>}
+          <Link href="/reports">{t('nav.reports')}</Link>
         </nav>
         <span className="who">
           {user.name} · {t(`role.${user.role}`)}

@@ -27,7 +27,7 @@ export interface ConsoleDeps {
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Request headers the API needs from the front end; nothing else (no cookie) goes on. */
 const FORWARDED_REQUEST_HEADERS = ['content-type', 'accept', 'accept-language', 'idempotency-key', 'if-match', 'x-request-id'];
-const FORWARDED_RESPONSE_HEADERS = ['content-type', 'etag', 'location', 'retry-after', 'x-request-id', 'content-disposition'];
+const FORWARDED_RESPONSE_HEADERS = ['content-type', 'etag', 'location', 'retry-after', 'x-request-id', 'content-disposition', 'x-event-log-position'];
 
 function csp(config: ConsoleConfig): string {
   return [
