@@ -39,6 +39,8 @@ export interface ConsoleStack {
   readonly console: FastifyInstance;
   readonly consoleUrl: string;
   readonly apiUrl: string;
+  /** Registers a learner at a user's school (plans may name only registered learners). */
+  registerLearner(user: OidcUser, learnerRef: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -76,6 +78,15 @@ export async function startConsoleStack(opts: { accessTokenTtlSeconds?: number }
     console: app,
     consoleUrl,
     apiUrl,
+    registerLearner: async (user, learnerRef) => {
+      const { name: _name, password: _password, ...subject } = user;
+      const res = await api.inject({
+        method: 'PUT',
+        url: `/schools/${user.school}/learners/${learnerRef}`,
+        headers: { authorization: `Bearer ${stack.token(subject)}` },
+      });
+      if (res.statusCode !== 201 && res.statusCode !== 200) throw new Error(`registering ${learnerRef}: ${res.statusCode} ${res.body}`);
+    },
     close: async () => {
       await app.close();
       await stack.close();

@@ -48,6 +48,7 @@ describe.skipIf('missing' in found)('the console in a browser', () => {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     [s, browser] = await Promise.all([startConsoleStack(), launchChromium((found as { path: string }).path)]);
+    await s.registerLearner(user('preparer'), 'L-browser-1');
   });
   afterAll(async () => {
     await browser?.close();
@@ -198,5 +199,5 @@ describe.skipIf('missing' in found)('the console in a browser', () => {
     await other.page.getByRole('alert').filter({ hasText: 'Nav atrasts.' }).waitFor();
     await checked(other.page, 'plan-not-found-lv');
     await other.context.close();
-  });
+  }, 150_000);
 });

@@ -24,6 +24,7 @@ describe('console sign-in and API proxy', () => {
 
   beforeAll(async () => {
     s = await startConsoleStack();
+    await s.registerLearner(preparer, 'L-console-1');
     jar = await signIn(s.consoleUrl, preparer);
     const session = await jar.fetch(`${s.consoleUrl}/auth/session`);
     expect(session.status).toBe(200);
