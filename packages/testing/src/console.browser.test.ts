@@ -79,12 +79,18 @@ describe.skipIf('missing' in found)('the console in a browser', () => {
     await expect.poll(() => learnerRef.getAttribute('aria-invalid')).toBe('true');
     await page.getByLabel('Plānotās minūtes').fill('12x');
     await expect.poll(() => page.getByLabel('Plānotās minūtes').getAttribute('aria-invalid')).toBe('true');
-    await learnerRef.fill('L-browser-1');
+    await learnerRef.fill('L-unregistered');
     await expect.poll(() => learnerRef.getAttribute('aria-invalid')).toBe(null);
     await page.getByLabel('Faktors').fill('nepietiekami vērtējumi matemātikā');
     await page.getByLabel('Pamatojums').fill('papildu nodarbības');
     await page.getByLabel('Mācību priekšmets').fill('matemātika');
     await page.getByLabel('Plānotās minūtes').fill('240');
+    // The API's refusal, in the user's language, on the field it names; nothing typed is lost.
+    await page.getByRole('button', { name: 'Saglabāt melnrakstu' }).click();
+    await page.getByRole('alert').filter({ hasText: 'ar šo atsauci nav reģistrēts neviens izglītojamais' }).waitFor();
+    expect(await learnerRef.getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByLabel('Pamatojums').inputValue()).toBe('papildu nodarbības');
+    await learnerRef.fill('L-browser-1');
     await page.getByRole('button', { name: 'Saglabāt melnrakstu' }).click();
     await page.getByRole('heading', { name: 'Izglītojamā L-browser-1 plāns' }).waitFor();
     const planUrl = page.url();
