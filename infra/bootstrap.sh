@@ -59,3 +59,18 @@ if [[ ! -f "$stamp" || "$ROOT/pnpm-lock.yaml" -nt "$stamp" ]]; then
 fi
 log "building (tsc -b)"
 "$PNPM" exec tsc -b >&2
+
+# The console's front end: its API types are generated from the API's OpenAPI document, then Vite builds it.
+log "building the console (OpenAPI types, vite build)"
+node "$ROOT/services/api/dist/openapi.js" > "$ROOT/services/console-web/openapi.json"
+( cd "$ROOT/services/console-web" \
+  && "$PNPM" exec openapi-typescript ./openapi.json -o ./src/api/schema.d.ts --silent \
+  && node scripts/request-schemas.mjs \
+  && "$PNPM" exec tsc --noEmit -p . && "$PNPM" exec vite build --logLevel warn ) >&2
+
+# Chromium for the console's browser tests (Debian's package; Playwright's own download cannot be used).
+# Without root, set CHROMIUM_PATH; the browser tests say they are skipped when there is none (CI fails).
+if [[ -z "${CHROMIUM_PATH:-}" ]] && ! command -v chromium >/dev/null && [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null; then
+  log "installing chromium (apt-get) for the browser tests"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >&2 || log "chromium could not be installed: the browser tests will be skipped"
+fi

@@ -5,9 +5,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createDb, migrateToLatest } from '@iap/db';
-import { connectTemporal, createLogger, ensureSearchAttributes, fetchSend, loadConfig, loadOrCreateJwtSecret, registerScopes, signToken } from '@iap/runtime';
+import { connectTemporal, createLogger, ensureSearchAttributes, fetchSend, loadConfig, loadOrCreateJwtSecret, loadOrCreateSecret, registerScopes, signToken } from '@iap/runtime';
 import { semesterOf } from '@iap/domain';
 import { DEMO_SUBJECTS, demoTokens } from './demo.js';
+import { DEMO_PASSWORD, DEMO_USERS, startOidcProvider, type RunningOidcProvider } from './oidc-provider.js';
 import { startEmbeddedPostgres, type RunningPostgres } from './postgres.js';
 import { entryOf, startNode, waitForHttp, type Supervised } from './processes.js';
 import { REPO_ROOT, startTemporalDevServer, type RunningTemporal } from './temporal-server.js';
@@ -17,6 +18,7 @@ const logger = createLogger('launcher', config.logLevel);
 
 let pgServer: RunningPostgres | null = null;
 let temporalServer: RunningTemporal | null = null;
+let oidcProvider: RunningOidcProvider | null = null;
 const children: Supervised[] = [];
 let apiChild: Supervised | null = null;
 let stopping = false;
@@ -40,6 +42,7 @@ async function shutdown(code: number, reason: string, sentence?: string): Promis
   logger.info({ reason }, 'stopping the stack');
   // Reverse order of start: nothing still running needs what has already stopped.
   for (const c of [...children].reverse()) await c.stop().catch((err: unknown) => logger.error({ err, name: c.name }, 'stop failed'));
+  await oidcProvider?.stop().catch((err: unknown) => logger.error({ err }, 'OpenID provider stop failed'));
   await temporalServer?.stop().catch((err: unknown) => logger.error({ err }, 'temporal stop failed'));
   await pgServer?.stop().catch((err: unknown) => logger.error({ err }, 'postgres stop failed'));
   logger.info('stack stopped');
@@ -87,12 +90,36 @@ async function main(): Promise<void> {
   logger.info({ applied }, applied.length ? 'migrations applied' : 'database schema up to date');
 
   const jwtSecret = loadOrCreateJwtSecret(config.dataDir);
+  // The console signs users in at IAP_OIDC_ISSUER, else at the embedded provider with its demo users.
+  const consolePort = Number(process.env.IAP_CONSOLE_PORT ?? 3100);
+  const consoleUrl = (process.env.IAP_CONSOLE_URL ?? `http://${config.host}:${consolePort}`).replace(/\/$/, '');
+  const consoleSecret = process.env.IAP_CONSOLE_CLIENT_SECRET ?? loadOrCreateSecret(config.dataDir, 'console-client-secret', 'IAP_CONSOLE_CLIENT_SECRET');
+  let issuer = process.env.IAP_OIDC_ISSUER?.trim() || null;
+  if (!issuer) {
+    oidcProvider = await startOidcProvider({
+      port: Number(process.env.IAP_OIDC_PORT ?? 3200),
+      host: config.host,
+      users: DEMO_USERS,
+      clients: [{ clientId: 'iap-console', clientSecret: consoleSecret, redirectUris: [`${consoleUrl}/auth/callback`], postLogoutRedirectUris: [`${consoleUrl}/`] }],
+      keyFile: path.join(config.dataDir, 'oidc-signing-key.json'),
+    });
+    issuer = oidcProvider.issuer;
+  }
   const env = {
     ...process.env,
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: temporalAddress,
     IAP_JWT_SECRET: jwtSecret,
     IAP_DATA_DIR: config.dataDir,
+    IAP_OIDC_ISSUER: issuer,
+  };
+  const consoleEnv = {
+    ...env,
+    IAP_CONSOLE_PORT: String(consolePort),
+    IAP_CONSOLE_URL: consoleUrl,
+    IAP_CONSOLE_CLIENT_SECRET: consoleSecret,
+    IAP_CONSOLE_COOKIE_SECRET: loadOrCreateSecret(config.dataDir, 'console-cookie-secret', 'IAP_CONSOLE_COOKIE_SECRET'),
+    IAP_API_URL: `http://${config.host}:${config.port}`,
   };
   // The worker's heap is capped so its memory stays bounded (with the bounded workflow cache) however many
   // plans are open; evicted plans are rebuilt from their history when they next get a command.
@@ -100,6 +127,7 @@ async function main(): Promise<void> {
   for (const [name, entry, childEnv, flags] of [
     ['worker', entryOf('@iap/worker/main'), workerEnv, []],
     ['api', entryOf('@iap/api/server'), { ...env, IAP_READY_FROM_LAUNCHER: '1' }, ['--enable-source-maps']],
+    ['console', entryOf('@iap/console/server'), consoleEnv, ['--enable-source-maps']],
   ] as const) {
     const child = startNode(name, entry, childEnv, logger, flags);
     children.push(child);
@@ -124,12 +152,14 @@ async function main(): Promise<void> {
     '',
     'iap-engine is up',
     `  API            ${api}`,
+    `  Console        ${consoleUrl}   (sign-in: ${issuer})`,
     `  API docs       ${api}/docs   (OpenAPI JSON: ${api}/docs/json)`,
     `  Health         ${api}/health`,
     `  Temporal       ${temporalAddress}${temporalUi ? `   Web UI: ${temporalUi}` : ''}`,
     `  Postgres       ${databaseUrl.replace(/:[^:@/]+@/, ':***@')}`,
     `  Data folder    ${config.dataDir}`,
     '',
+    ...(oidcProvider ? [`Console demo users (password "${DEMO_PASSWORD}"): ${DEMO_USERS.map((u) => u.sub).join(', ')}`, ''] : []),
     `Demo tokens (one per role; also in ${tokensFile}):`,
     ...Object.entries(tokens).map(([role, t]) => `  ${role.padEnd(26)} ${t}`),
     '',

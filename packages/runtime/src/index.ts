@@ -4,3 +4,4 @@ export * from './logger.js';
 export * from './temporal.js';
 export * from './tokens.js';
 export * from './register.js';
+export * from './oidc.js';

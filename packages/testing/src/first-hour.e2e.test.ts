@@ -41,7 +41,7 @@ beforeAll(async () => {
   const port = await freePort();
   api = `http://127.0.0.1:${port}`;
   env = { ...process.env, IAP_DATA_DIR: path.join(clone, '.data'), PORT: String(port), LOG_LEVEL: 'warn' };
-  for (const [name, p] of [['IAP_PG_PORT', await freePort()], ['IAP_TEMPORAL_PORT', await freePort()], ['IAP_TEMPORAL_UI_PORT', await freePort()]] as const) env[name] = String(p);
+  for (const [name, p] of [['IAP_PG_PORT', await freePort()], ['IAP_TEMPORAL_PORT', await freePort()], ['IAP_TEMPORAL_UI_PORT', await freePort()], ['IAP_OIDC_PORT', await freePort()], ['IAP_CONSOLE_PORT', await freePort()]] as const) env[name] = String(p);
   delete env.DATABASE_URL;
   delete env.TEMPORAL_ADDRESS;
   if (process.env.IAP_TEST_WORKFLOW_BUNDLE) env.IAP_WORKFLOW_BUNDLE = process.env.IAP_TEST_WORKFLOW_BUNDLE;

@@ -16,6 +16,8 @@ import type { Logger } from 'pino';
 import { Idempotency } from './idempotency.js';
 import { PlanGateway } from './plan-gateway.js';
 import { authPlugin } from './plugins/auth.js';
+import { providerTokens } from './plugins/oidc-tokens.js';
+import type { OidcConfig } from '@iap/runtime';
 import { errorsPlugin } from './plugins/errors.js';
 import { HttpProblem, ProblemSchema } from './problem.js';
 import { healthRoutes } from './routes/health.js';
@@ -51,6 +53,8 @@ export interface AppDeps {
   readonly isReady?: () => boolean;
   /** How long a register entry read for a token check is reused (ms, default 2,000); a write here clears them. */
   readonly registerCacheMs?: number;
+  /** The OpenID provider whose access tokens are accepted beside the HS256 ones (IAP_OIDC_ISSUER). */
+  readonly oidc?: OidcConfig | null;
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -118,7 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   const organisations = new OrganisationDirectory(deps.db, deps.registerCacheMs);
-  await app.register(authPlugin, { secret: deps.jwtSecret, organisations });
+  await app.register(authPlugin, { secret: deps.jwtSecret, organisations, providerTokens: deps.oidc ? providerTokens(deps.oidc) : null });
 
   const plans = new PlanGateway({
     client: deps.temporal,

@@ -1,7 +1,7 @@
 // The API process: `node services/api/dist/server.js`. Listens, and on SIGINT/SIGTERM stops taking
 // requests, finishes the ones in flight, and closes its connections.
 
-import { createLogger, loadConfig, loadDomainConfig, loadOrCreateIdentityKey, loadOrCreateJwtSecret, requireConnections } from '@iap/runtime';
+import { createLogger, loadConfig, loadDomainConfig, loadOrCreateIdentityKey, loadOidcConfig, loadOrCreateJwtSecret, requireConnections } from '@iap/runtime';
 import { createDb, parseKek } from '@iap/db';
 import { Client, Connection } from '@temporalio/client';
 import { buildApp } from './app.js';
@@ -32,6 +32,7 @@ async function main(): Promise<void> {
     identityKey: parseKek(loadOrCreateIdentityKey(config.dataDir)),
     logger,
     domainConfig: loadDomainConfig(),
+    oidc: loadOidcConfig(),
     ...(process.env.IAP_RATE_LIMIT ? { rateLimitPerMinute: Number(process.env.IAP_RATE_LIMIT) } : {}),
     ...(process.env.IAP_COMMAND_TIMEOUT_MS ? { commandTimeoutMs: Number(process.env.IAP_COMMAND_TIMEOUT_MS) } : {}),
   });

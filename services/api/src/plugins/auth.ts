@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { OrganisationDirectory } from '../organisations.js';
 import { HttpProblem } from '../problem.js';
+import type { ProviderTokens } from './oidc-tokens.js';
 
 export interface TokenClaims {
   readonly sub: string;
@@ -48,6 +49,8 @@ declare module 'fastify' {
 export interface AuthOptions {
   readonly secret: string;
   readonly organisations: OrganisationDirectory;
+  /** The OpenID provider's access tokens, accepted beside the HS256 ones when set. */
+  readonly providerTokens?: ProviderTokens | null;
 }
 
 const HUMAN_ROLES: readonly Role[] = ROLES.filter((r) => r !== 'system');
@@ -77,11 +80,14 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: AuthOptions) => 
   app.decorate('authenticate', async (request: FastifyRequest) => {
     if (!request.headers.authorization) throw new HttpProblem(401, 'unauthenticated', 'a bearer token is required (Authorization: Bearer …)');
     let claims: TokenClaims;
-    try {
-      claims = await request.jwtVerify<TokenClaims>();
-    } catch {
-      throw new HttpProblem(401, 'invalid_token', 'the bearer token is not valid or has expired');
-    }
+    const fromProvider = (await opts.providerTokens?.claimsOf(request.headers.authorization)) ?? null;
+    if (fromProvider) claims = fromProvider;
+    else
+      try {
+        claims = await request.jwtVerify<TokenClaims>();
+      } catch {
+        throw new HttpProblem(401, 'invalid_token', 'the bearer token is not valid or has expired');
+      }
     if (typeof claims.sub !== 'string' || !HUMAN_ROLES.includes(claims.role)) {
       throw new HttpProblem(401, 'invalid_token', 'the bearer token does not name a known role');
     }
