@@ -9,10 +9,11 @@ const APPEND_OPTIONS: ActivityOptions = {
   retry: {
     initialInterval: '200 milliseconds',
     backoffCoefficient: 2,
-    maximumInterval: '10 seconds',
-    // About a minute of retries, then the workflow raises an alert and tries again after a pause
-    // (appendDecided): a failing database is not hammered, and the caller's retry finds the command waiting.
-    maximumAttempts: 10,
+    maximumInterval: '5 seconds',
+    // About 15 seconds of retries (a database restart), then the workflow raises an alert and tries again
+    // after a pause (appendDecided): a failing database is not hammered, and the caller's retry finds the
+    // command waiting.
+    maximumAttempts: 8,
     // These mean a bug, a second writer or data the database refuses, not a passing fault: retrying cannot help.
     nonRetryableErrorTypes: ['ConcurrencyError', 'AppendIntegrityError', 'UnstorableData'],
   },

@@ -155,7 +155,7 @@ const UNSTORABLE = 'UnstorableData';
 /** Append failures no further round can change (APPEND_OPTIONS' nonRetryableErrorTypes, and the budget's). */
 const FINAL_FAILURES = new Set(['BudgetError', 'ConcurrencyError', 'AppendIntegrityError', UNSTORABLE]);
 /** The pause after a round of failed append attempts, before the next round. */
-const APPEND_PAUSE = '1 minute';
+const APPEND_PAUSE = '30 seconds';
 
 /**
  * Runs an append until it succeeds or fails for a reason retrying cannot change. Each call of `append` is

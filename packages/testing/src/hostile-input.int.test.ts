@@ -453,3 +453,47 @@ describe("a plan's free text in the logs", () => {
     expect(leaked.map((l) => l.slice(0, 300))).toEqual([]);
   }, 180_000);
 });
+
+describe('an append that keeps failing for a reason other than its data', () => {
+  it('retries a bounded round, raises an alert, answers 503, and the same key later gets the one write', async () => {
+    const p = tokens.preparerA!;
+    const planId = (await ok('POST', p, '/plans', {
+      learnerRef: 'L-outage',
+      semester: SEMESTER_NOW,
+      grade: 6,
+      risks: [{ riskId: 'r1', type: 'learning', factor: 'missed material', note: '' }],
+      measures: [{ measureId: 'm1', kind: 'consultation', riskIds: ['r1'], justification: 'j', providerType: 'teacher', subject: 'maths', plannedMinutes: 60 }],
+    })).planId as string;
+    const impatient = await stack.buildApp({ commandTimeoutMs: 2_000 });
+    const send = (app: typeof impatient) =>
+      app.inject({ method: 'POST', url: `/plans/${planId}/consent-request`, headers: { authorization: `Bearer ${p}`, 'idempotency-key': `outage-${planId}` } });
+    const linesOf = (msg: string) => logs.split('\n').filter((l) => l.includes(planId) && l.includes(msg)).map((l) => JSON.parse(l) as { level: number; attempt?: number });
+    // The application's role may no longer write events: every attempt fails (42501), none with the data.
+    await sql`revoke insert on events from iap_app`.execute(stack.db);
+    try {
+      const first = await send(impatient);
+      expect(first.statusCode).toBe(503);
+      expect(first.headers['retry-after']).toBeDefined();
+      for (const deadline = Date.now() + 40_000; linesOf('append still failing').length === 0; ) {
+        if (Date.now() > deadline) throw new Error('no alert after a round of failed appends');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    } finally {
+      await sql`grant insert on events to iap_app`.execute(stack.db);
+    }
+    // One bounded round: eight attempts, then one alert at error level, and no further attempt during the pause.
+    expect(linesOf('append failed; Temporal will retry').map((l) => l.attempt)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(linesOf('append still failing').map((l) => l.level)).toEqual([50]);
+    // The caller retries with the same key until the command is durable: it is written once.
+    let answer;
+    for (const deadline = Date.now() + 60_000; ; ) {
+      answer = await send(impatient);
+      if (answer.statusCode !== 503 || Date.now() > deadline) break;
+    }
+    expect(answer.statusCode, answer.body).toBe(200);
+    expect((await readStream(stack.db, planId)).map((e) => e.type)).toEqual(['PlanDrafted', 'ConsentRequested']);
+    const again = await send(stack.app);
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toEqual(answer.json());
+  }, 120_000);
+});
