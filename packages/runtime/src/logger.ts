@@ -17,7 +17,8 @@ function isDatabaseError(e: Record<string, unknown>): boolean {
  * column it concerns are kept.
  */
 export function logSafeError(err: unknown, depth = 0): unknown {
-  if (err === null || typeof err !== 'object') return typeof err === 'string' ? '[string error]' : err;
+  // A string is a message the code made itself (e.g. a refusal's, String(err) in workflow logs): kept.
+  if (err === null || typeof err !== 'object') return err;
   const e = err as Record<string, unknown>;
   if (depth > 5) return { type: String(e.name ?? 'Error') };
   const out: Record<string, unknown> = { type: typeof e.name === 'string' ? e.name : (e.constructor as { name?: string } | undefined)?.name ?? 'Error' };
