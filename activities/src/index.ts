@@ -119,6 +119,40 @@ async function project(trx: Transaction<Database>, input: AppendEventsInput, eve
   }
 }
 
+/** Failure types of the append that the workflows act on (see workflows/src/stream-writer.ts). */
+export const APPEND_FAILURE_TYPES = {
+  /** The database refused the data itself: retrying cannot help, the command is refused. */
+  unstorable: 'UnstorableData',
+  /** Anything else (the database unreachable, a timeout): retried within a bound. */
+  failed: 'AppendFailed',
+} as const;
+
+/** The SQLSTATE of a database error, on the error or its cause. */
+function sqlStateOf(err: unknown): string | null {
+  for (let e: unknown = err, i = 0; e && typeof e === 'object' && i < 5; e = (e as { cause?: unknown }).cause, i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return null;
+}
+
+/**
+ * A data exception (class 22) or an integrity violation (class 23) that the event store and projections did
+ * not turn into a conflict they expect (ConcurrencyError, ConcurrentDuplicateError, BudgetError): the data
+ * can never be written, e.g. a lone surrogate Postgres refuses in JSON (22P02).
+ */
+export const isUnstorable = (sqlState: string | null): boolean => sqlState !== null && (sqlState.startsWith('22') || sqlState.startsWith('23'));
+
+/**
+ * The message an append failure carries out of the activity (into the workflow's history and the logs):
+ * the error's kind and SQLSTATE only. A database error's own message can quote the value it refused.
+ */
+function safeMessage(err: unknown): string {
+  const code = sqlStateOf(err);
+  const name = err instanceof Error ? err.name : typeof err;
+  return code ? `append failed: database error ${code}` : `append failed: ${name}${err instanceof Error && (err as { code?: unknown }).code ? ` (${String((err as { code?: unknown }).code)})` : ''}`;
+}
+
 export function createActivities(deps: ActivityDeps) {
   const { db } = deps;
 
@@ -197,15 +231,21 @@ export function createActivities(deps: ActivityDeps) {
         log.error({ err }, 'append refused');
         throw ApplicationFailure.nonRetryable(err.message, err.name);
       }
-      log.warn({ err }, 'append failed; Temporal will retry');
-      throw err;
+      const sqlState = sqlStateOf(err);
+      if (isUnstorable(sqlState)) {
+        // Nothing was written (the transaction rolled back) and no retry can write it: refused at once.
+        log.error({ err, sqlState }, 'append refused by the database: the data cannot be stored');
+        throw ApplicationFailure.create({ type: APPEND_FAILURE_TYPES.unstorable, message: `the database refused the data (SQLSTATE ${sqlState})`, nonRetryable: true, details: [{ sqlState }] });
+      }
+      log.warn({ err, sqlState }, 'append failed; Temporal will retry');
+      throw ApplicationFailure.create({ type: APPEND_FAILURE_TYPES.failed, message: safeMessage(err), details: [{ sqlState }] });
     }
   }
 
   /** A refused append whose cause could not be read (the database failed meanwhile): retried, never refused. */
   function retryCheck(log: Logger, err: unknown): Error {
     log.warn({ err }, 'append refused, but reading why failed; Temporal will retry');
-    return err instanceof Error ? err : new Error(String(err));
+    return ApplicationFailure.create({ type: APPEND_FAILURE_TYPES.failed, message: safeMessage(err), details: [{ sqlState: sqlStateOf(err) }] });
   }
 
   /**

@@ -9,9 +9,13 @@ const APPEND_OPTIONS: ActivityOptions = {
   retry: {
     initialInterval: '200 milliseconds',
     backoffCoefficient: 2,
-    maximumInterval: '10 seconds',
-    // These mean a bug or a second writer, not a passing fault: retrying cannot help.
-    nonRetryableErrorTypes: ['ConcurrencyError', 'AppendIntegrityError'],
+    maximumInterval: '5 seconds',
+    // About 15 seconds of retries (a database restart), then the workflow raises an alert and tries again
+    // after a pause (appendDecided): a failing database is not hammered, and the caller's retry finds the
+    // command waiting.
+    maximumAttempts: 8,
+    // These mean a bug, a second writer or data the database refuses, not a passing fault: retrying cannot help.
+    nonRetryableErrorTypes: ['ConcurrencyError', 'AppendIntegrityError', 'UnstorableData'],
   },
 };
 

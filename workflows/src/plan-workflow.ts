@@ -74,7 +74,8 @@ function systemMeta(requestId: string | null = null): CommandMeta {
 }
 
 export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanState> {
-  const config = input.config ?? DEFAULT_DOMAIN_CONFIG;
+  // A plan started before a rule was added to the config carries a config without it: the default applies.
+  const config = { ...DEFAULT_DOMAIN_CONFIG, ...input.config };
   let state: PlanState = input.carried?.state ?? initialState();
   const outcomes: ClaimOutcome[] = [...(input.carried?.pendingOutcomes ?? [])];
   const lock = new Lock();

@@ -6,7 +6,7 @@
 import { isDomainError, type Role } from '@iap/domain';
 import { FAILURE_TYPES, type CommandMeta, type RefusalDetails } from '@iap/messages';
 import type { AdoptedEvents, ProjectionTarget } from '@iap/activities';
-import { ActivityFailure, ApplicationFailure, condition, patched, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, condition, isCancellation, log, patched, sleep, workflowInfo } from '@temporalio/workflow';
 import { APPEND_LOCAL_PATCH, appendEvents, appendEventsLocally, eventId } from './append.js';
 
 export interface Decided<E extends { type: string; data: unknown }> {
@@ -117,7 +117,7 @@ export async function appendDecided<E extends { type: string; data: unknown }>(
   const occurredAt = new Date().toISOString();
   try {
     const append = (opts.local ?? patched(APPEND_LOCAL_PATCH)) ? appendEventsLocally : appendEvents;
-    const recorded = await append({
+    const recorded = await retryingAppend(streamId, () => append({
       streamId,
       expectedVersion: version,
       events: events.map((e, i) => ({
@@ -130,7 +130,7 @@ export async function appendDecided<E extends { type: string; data: unknown }>(
       })),
       projection: typeof projection === 'function' ? projection(occurredAt) : projection,
       ...(opts.adoptOwnRun ? { adoptOwnRun: true } : {}),
-    });
+    }));
     if (!Array.isArray(recorded)) throw new EventsToAdopt(recorded.adopted);
     // A retried workflow task may have decided again what an earlier attempt recorded: fold the log's version.
     return { events: events.map((e, i) => (recorded[i]?.data === undefined ? e : { ...e, data: recorded[i].data as E['data'] })), recorded };
@@ -141,6 +141,47 @@ export async function appendDecided<E extends { type: string; data: unknown }>(
       const code = (cause.details?.[0] as { code?: string } | undefined)?.code ?? 'claim.budget_exceeded';
       throw refusal(code, 'rule', cause.message, code === 'budget.below_approved' ? 'data.allocatedCents' : null);
     }
+    if (cause instanceof ApplicationFailure && cause.type === UNSTORABLE) {
+      // The database refused the data itself (e.g. text it cannot hold): nothing was written, and the same
+      // command can never be. The caller is told so, without the data.
+      throw refusal('data.unstorable', 'rule', 'the command holds data that cannot be stored; nothing was recorded', null);
+    }
     throw err;
+  }
+}
+
+/** The append activity's failure type for data the database refuses (APPEND_FAILURE_TYPES in activities). */
+const UNSTORABLE = 'UnstorableData';
+/** Append failures no further round can change (APPEND_OPTIONS' nonRetryableErrorTypes, and the budget's). */
+const FINAL_FAILURES = new Set(['BudgetError', 'ConcurrencyError', 'AppendIntegrityError', UNSTORABLE]);
+/** The pause after a round of failed append attempts, before the next round. */
+const APPEND_PAUSE = '30 seconds';
+
+/**
+ * Runs an append until it succeeds or fails for a reason retrying cannot change. Each call of `append` is
+ * one bounded round of the activity's own retries (APPEND_OPTIONS); a round that ends still failing
+ * (the database unreachable) is logged as an error for the operators and followed by a pause and another
+ * round. The command's Update stays open meanwhile: the caller has its 503 (the API's own timeout), and its
+ * retry under the same Idempotency-Key joins this Update, so the command is written once, when it can be.
+ */
+async function retryingAppend<T>(streamId: string, append: () => Promise<T>): Promise<T> {
+  for (let round = 1; ; round++) {
+    try {
+      return await append();
+    } catch (err) {
+      // Only an activity that ran out of attempts (a failure or a timeout) is worth another round; a
+      // refusal, a cancellation or anything else goes to the caller.
+      if (isCancellation(err)) throw err;
+      const cause = err instanceof ActivityFailure ? err.cause : err;
+      if (!(err instanceof ActivityFailure) && !(cause instanceof ApplicationFailure)) throw err;
+      if (cause instanceof ApplicationFailure && (cause.nonRetryable || FINAL_FAILURES.has(cause.type ?? ''))) throw err;
+      log.error('append still failing after a round of retries; pausing before the next', {
+        streamId,
+        round,
+        failure: cause instanceof ApplicationFailure ? (cause.type ?? null) : cause instanceof Error ? cause.name : null,
+        message: cause instanceof Error ? cause.message : null,
+      });
+      await sleep(APPEND_PAUSE);
+    }
   }
 }

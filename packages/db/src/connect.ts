@@ -17,6 +17,18 @@ export interface DbOptions {
   readonly role?: string | null;
 }
 
+/** Postgres's type id of DATE. */
+const DATE_OID = 1082;
+
+/**
+ * Column types as this codebase reads them: a DATE stays the calendar date it is ("2026-12-07"), not a
+ * JavaScript Date at local midnight (which renders as "Mon Dec 07 2026 ..." and can shift a day).
+ */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === DATE_OID && format !== 'binary' ? (value: string) => value : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
 /** The role the application's processes act as (IAP_DB_ROLE; empty string: none). */
 export const APP_DB_ROLE = 'iap_app';
 
@@ -27,6 +39,7 @@ export function createDb(opts: DbOptions): Kysely<Database> {
     application_name: opts.applicationName ?? 'iap-engine',
     // Fail fast when the server is down instead of queueing requests forever.
     connectionTimeoutMillis: 5_000,
+    types,
   });
   // A dropped idle connection (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);

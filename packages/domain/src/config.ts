@@ -1,7 +1,7 @@
 // Tunable rules of the programme. Where the public documents fix no number (domain.md: "assumed"), the
 // default lives here so a deployment can change it without touching the decider.
 
-import { type DateRange, type Instant, type LocalDate, addDays, isLocalDate, startOf } from './dates.js';
+import { type DateRange, type Instant, type LocalDate, addDays, dateOf, isInstant, isLocalDate, startOf } from './dates.js';
 import { type Semester, parseSemester } from './semester.js';
 
 /** A day of the year, "MM-DD". */
@@ -31,6 +31,11 @@ export interface DomainConfig {
   readonly semesterEndInstants: Readonly<Record<Semester, Instant>>;
   /** Whether claims on a compensation measure may add up to more than its planned amount. */
   readonly claimsMayExceedPlanned: boolean;
+  /**
+   * The school years the programme runs, by the calendar year each starts in (2017: "2017/18"). A semester
+   * outside them is refused, and so is a date too far before or after them (see isPlausibleDate).
+   */
+  readonly programmeYears: { readonly first: number; readonly last: number };
 }
 
 export interface MonthDayRange {
@@ -52,7 +57,33 @@ export const DEFAULT_DOMAIN_CONFIG: DomainConfig = {
   semesterOverrides: {},
   semesterEndInstants: {},
   claimsMayExceedPlanned: false,
+  programmeYears: { first: 2017, last: 2039 },
 };
+
+/**
+ * How many years before the programme's first school year a date may lie: a birth date (a learner in a
+ * vocational course may be an adult) or an old document. Later than the year after its last school year,
+ * no date belongs to the programme.
+ */
+export const YEARS_BEFORE_PROGRAMME = 30;
+
+/** A semester "YYYY/YY-N" whose two years follow each other, of a school year the programme runs. */
+export function isValidSemester(s: unknown, config: DomainConfig): s is Semester {
+  if (typeof s !== 'string') return false;
+  const p = parseSemester(s);
+  return p !== null && p.startYear >= config.programmeYears.first && p.startYear <= config.programmeYears.last;
+}
+
+/**
+ * A real calendar date "YYYY-MM-DD" that can belong to the programme: from 1 January, YEARS_BEFORE_PROGRAMME
+ * years before its first school year (birth dates), to 31 December of the calendar year its last school
+ * year ends in. Rules about a particular date (within the semester, not in the future) come on top.
+ */
+export function isPlausibleDate(d: unknown, config: DomainConfig): d is LocalDate {
+  if (!isLocalDate(d)) return false;
+  const year = Number(d.slice(0, 4));
+  return year >= config.programmeYears.first - YEARS_BEFORE_PROGRAMME && year <= config.programmeYears.last + 1;
+}
 
 /** First and last day of a semester under the given config. */
 export function semesterRange(semester: Semester, config: DomainConfig): DateRange {
@@ -75,4 +106,10 @@ export function semesterEndDate(semester: Semester, config: DomainConfig): Local
 /** The instant a semester ends: the override if there is one, else midnight (UTC) after its last day. */
 export function semesterEndsAt(semester: Semester, config: DomainConfig): Instant {
   return config.semesterEndInstants[semester] ?? startOf(semesterEndDate(semester, config));
+}
+
+/** An RFC 3339 instant ("2026-10-01T12:00:00Z") whose UTC day is a plausible date (isPlausibleDate). */
+export function isPlausibleInstant(s: unknown, config: DomainConfig): s is Instant {
+  if (!isInstant(s) || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i.test(s)) return false;
+  return isPlausibleDate(dateOf(s), config) && isPlausibleDate(s.slice(0, 10), config);
 }

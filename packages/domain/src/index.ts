@@ -8,6 +8,7 @@ export * from './errors.js';
 export * from './ids.js';
 export * from './money.js';
 export * from './semester.js';
+export * from './text.js';
 export * from './plan/commands.js';
 export * from './plan/decider.js';
 export * from './plan/evolve.js';

@@ -75,5 +75,9 @@ export function loadDomainConfig(env: NodeJS.ProcessEnv = process.env): DomainCo
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError('IAP_DOMAIN_CONFIG must be a JSON object');
   const unknown = Object.keys(parsed).filter((k) => !(k in DEFAULT_DOMAIN_CONFIG));
   if (unknown.length) throw new ConfigError(`IAP_DOMAIN_CONFIG has unknown fields: ${unknown.join(', ')}`);
+  const years = (parsed as { programmeYears?: { first?: unknown; last?: unknown } }).programmeYears;
+  if (years !== undefined && !(Number.isInteger(years?.first) && Number.isInteger(years?.last) && (years.first as number) <= (years.last as number))) {
+    throw new ConfigError('IAP_DOMAIN_CONFIG programmeYears must be {"first": YYYY, "last": YYYY} with first <= last (the years the school years start in)');
+  }
   return { ...DEFAULT_DOMAIN_CONFIG, ...(parsed as Partial<DomainConfig>) };
 }

@@ -6,13 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { buildApp, type AppDeps } from '@iap/api';
 import { APP_DB_ROLE, createDatabaseFromTemplate, createDb, dropDatabase, type Database } from '@iap/db';
 import { DEFAULT_DOMAIN_CONFIG, type DomainConfig } from '@iap/domain';
-import { registerScopes, signToken, type Scope, type TokenSubject } from '@iap/runtime';
+import { createLogger, registerScopes, signToken, type Scope, type TokenSubject } from '@iap/runtime';
 import { createPlanWorker, installRuntimeLogger, type PlanWorkerOptions } from '@iap/worker';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 
 export const TEST_JWT_SECRET = 'test-secret-not-for-production';
 
@@ -85,10 +85,12 @@ export interface TestStackOptions {
   readonly rateLimitPerMinute?: number;
   /** The worker's database handle, from the app's (e.g. with a QueryFaults plugin). */
   readonly workerDb?: (db: Kysely<Database>) => Kysely<Database>;
+  /** The API's and the worker's logger (the first stack of a process also gets the SDK's logs); silent by default. */
+  readonly logger?: Logger;
 }
 
 export async function startTestStack(opts: TestStackOptions = {}): Promise<TestStack> {
-  const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
+  const logger = opts.logger ?? createLogger('test', process.env.LOG_LEVEL ?? 'silent');
   installRuntimeLogger(logger);
   const database = await createTestDatabase();
   const address = required('IAP_TEST_TEMPORAL_ADDRESS');

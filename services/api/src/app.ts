@@ -8,11 +8,12 @@ import rateLimit from '@fastify/rate-limit';
 import { createHash } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Database } from '@iap/db';
-import type { DomainConfig } from '@iap/domain';
+import { DEFAULT_DOMAIN_CONFIG, type DomainConfig } from '@iap/domain';
 import type { Client, Connection } from '@temporalio/client';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { domainFormats, findBadString } from './formats.js';
 import { Idempotency } from './idempotency.js';
 import { PlanGateway } from './plan-gateway.js';
 import { authPlugin } from './plugins/auth.js';
@@ -78,7 +79,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const r = reply as unknown as { code(n: number): { type(t: string): { send(b: unknown): unknown } } };
       void r.code(status).type('application/problem+json').send(new HttpProblem(status, slug, error.message).toProblem(request.id));
     },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, discriminator: true },
+      // Text, dates and semesters by the domain's rules, under this deployment's config (schemas/common.ts).
+      plugins: [domainFormats(deps.domainConfig ?? DEFAULT_DOMAIN_CONFIG)],
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addHook('onRequest', async (request, reply) => {
@@ -89,6 +94,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), actor: request.actor?.id },
       'request',
     );
+  });
+
+  // Every string a route takes, also those no schema builder made (ids, headers, record keys), is text: a
+  // lone surrogate, control or bidi character is refused before validation, naming where it was.
+  app.addHook('preValidation', async (request) => {
+    const headerNames = Object.keys((request.routeOptions.schema?.headers as { properties?: object } | undefined)?.properties ?? {});
+    const headers = Object.fromEntries(headerNames.map((h) => [h, request.headers[h]]));
+    for (const [context, value] of [['params', request.params], ['querystring', request.query], ['headers', headers], ['body', request.body]] as const) {
+      const bad = findBadString(value, context);
+      if (bad) throw new HttpProblem(400, 'validation', `${bad.field} ${bad.message}`, { field: bad.field });
+    }
   });
 
   app.addSchema(ProblemSchema);

@@ -57,7 +57,8 @@ export function installRuntimeLogger(logger: Logger, metricsAddress?: string): v
       // Shutdown is driven by the process (main.ts handles the signals), not by the SDK's default handler.
       shutdownSignals: [],
       ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } } : {}),
-      logger: new DefaultLogger('INFO', (entry) => {
+      // The SDK's own threshold follows the logger's (debug when the logger is at debug).
+      logger: new DefaultLogger(logger.isLevelEnabled('debug') ? 'DEBUG' : 'INFO', (entry) => {
         logger[levels[entry.level]]({ ...(entry.meta ?? {}), sdk: true }, entry.message);
       }),
     });

@@ -7,7 +7,8 @@ import { assertNever } from '../assert.js';
 import { DomainError } from '../errors.js';
 import type { PartnerId } from '../ids.js';
 import type { Cents } from '../money.js';
-import { isSemester, type Semester } from '../semester.js';
+import { DEFAULT_DOMAIN_CONFIG, type DomainConfig, isValidSemester } from '../config.js';
+import type { Semester } from '../semester.js';
 
 export type BudgetCommand = { readonly type: 'SetBudget'; readonly data: { readonly allocatedCents: Cents; readonly note?: string } };
 
@@ -29,6 +30,8 @@ export interface BudgetContext {
   readonly actor: Actor;
   readonly partnerId: PartnerId;
   readonly semester: Semester;
+  /** The programme's rules (its school years bound the semester); the defaults when absent. */
+  readonly config?: DomainConfig;
 }
 
 const SETTERS: readonly Role[] = ['finance', 'national_coordinator'];
@@ -39,7 +42,7 @@ export function decideBudget(command: BudgetCommand, state: BudgetState, ctx: Bu
       if (!SETTERS.includes(ctx.actor.role)) {
         throw new DomainError('budget.forbidden_role', 'forbidden', `a ${ctx.actor.role} may not set a budget; allowed: ${SETTERS.join(', ')}`);
       }
-      if (!isSemester(ctx.semester)) throw new DomainError('budget.invalid_semester', 'rule', `${ctx.semester} is not a semester`, 'semester');
+      if (!isValidSemester(ctx.semester, ctx.config ?? DEFAULT_DOMAIN_CONFIG)) throw new DomainError('budget.invalid_semester', 'rule', `${ctx.semester} is not a semester`, 'semester');
       const cents = command.data.allocatedCents;
       if (!Number.isSafeInteger(cents) || cents < 0) {
         throw new DomainError('budget.amount_invalid', 'rule', 'allocatedCents must be a whole number of cents, 0 or more', 'data.allocatedCents');

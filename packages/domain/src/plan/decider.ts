@@ -7,7 +7,7 @@
 
 import type { Actor } from '../actor.js';
 import { assertNever } from '../assert.js';
-import { type DomainConfig, semesterEndsAt, semesterRange } from '../config.js';
+import { type DomainConfig, isValidSemester, semesterEndsAt, semesterRange } from '../config.js';
 import {
   addDays,
   addDaysToInstant,
@@ -19,7 +19,7 @@ import {
 } from '../dates.js';
 import { DomainError } from '../errors.js';
 import { PARTNER_TYPES } from '../ids.js';
-import { isSemester, nextSemester } from '../semester.js';
+import { nextSemester } from '../semester.js';
 import type { PlanCommand, PlanCommandOf } from './commands.js';
 import { evolve } from './evolve.js';
 import type {
@@ -272,11 +272,11 @@ function draftPlan(command: PlanCommandOf<'DraftPlan'>, state: PlanState, ctx: D
     );
   }
   requireText(d.partner.id, 'data.partner.id', 'a partner id');
-  if (!isSemester(d.semester)) {
+  if (!isValidSemester(d.semester, ctx.config)) {
     throw new DomainError(
       'plan.invalid_semester',
       'rule',
-      `${d.semester} is not a semester like "2025/26-1"`,
+      `data.semester is not a semester like "2025/26-1" of the programme's school years`,
       'data.semester',
     );
   }
@@ -349,7 +349,7 @@ function grantConsent(command: PlanCommandOf<'GrantConsent'>, state: PlanState, 
   }
   const d = command.data;
   requireConsentGiver(d.givenBy, d.learnerAge, 'data.givenBy', ctx.config);
-  const signedOn = requireDate(d.signedOn, 'data.signedOn');
+  const signedOn = requireDate(d.signedOn, 'data.signedOn', ctx.config);
   if (signedOn > dateOf(ctx.now)) {
     throw new DomainError(
       'plan.date_in_future',
@@ -742,7 +742,7 @@ function requireClaimStatus(claim: ClaimRecord, expected: ClaimRecord['status'],
 }
 
 function requirePayment(d: { paidOn: string; paymentRef: string }, ctx: DecideContext) {
-  const paidOn = requireDate(d.paidOn, 'data.paidOn');
+  const paidOn = requireDate(d.paidOn, 'data.paidOn', ctx.config);
   if (paidOn > dateOf(ctx.now)) {
     throw new DomainError(
       'plan.date_in_future',

@@ -45,6 +45,8 @@ describe('DraftPlan', () => {
   it.each([
     ['a second draft', [sampleDrafted()], {}, 'plan.already_exists'],
     ['a bad semester', [], { semester: '2025/27-1' }, 'plan.invalid_semester'],
+    ['a semester of year 9999', [], { semester: '9999/00-1' }, 'plan.invalid_semester'],
+    ['a semester before the programme', [], { semester: '2016/17-1' }, 'plan.invalid_semester'],
     ['grade 13', [], { grade: 13 }, 'plan.grade_out_of_range'],
     ['no risks', [], { risks: [] }, 'plan.risks_required'],
     ['no measures', [], { measures: [] }, 'plan.measures_required'],
@@ -172,8 +174,12 @@ describe('consent', () => {
     }
   });
 
-  it('refuses a consent signed in the future, without document, or given twice', () => {
+  it('refuses a consent signed in the future, long before the programme, without document, or given twice', () => {
     const given = [sampleDrafted(), requested];
+    planSpec
+      .given(given)
+      .when({ type: 'GrantConsent', data: { givenBy: 'parent', signedOn: '1900-01-01', documentRef: 'a' } }, ctxAs('preparer'))
+      .thenThrows('plan.invalid_date', 'data.signedOn');
     planSpec
       .given(given)
       .when({ type: 'GrantConsent', data: { givenBy: 'parent', signedOn: '2025-09-16', documentRef: 'a' } }, ctxAs('preparer'))

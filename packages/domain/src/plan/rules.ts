@@ -3,8 +3,8 @@
 
 import type { Actor, Role } from '../actor.js';
 import { assertNever } from '../assert.js';
-import { type DomainConfig, semesterRange } from '../config.js';
-import { type LocalDate, dateOf, inRange, isLocalDate } from '../dates.js';
+import { type DomainConfig, isPlausibleDate, semesterRange } from '../config.js';
+import { type LocalDate, dateOf, inRange } from '../dates.js';
 import { DomainError } from '../errors.js';
 import type { PartnerType } from '../ids.js';
 import type { PlanCommandType } from './commands.js';
@@ -114,9 +114,10 @@ export function requirePositiveInt(value: unknown, field: string, what: string, 
   return value;
 }
 
-export function requireDate(value: unknown, field: string): LocalDate {
-  if (!isLocalDate(value)) {
-    throw new DomainError('plan.invalid_date', 'rule', `${String(value)} is not a date (YYYY-MM-DD)`, field);
+/** A calendar date the programme can know (isPlausibleDate): not "0000-01-01", not "9999-12-31". */
+export function requireDate(value: unknown, field: string, config: DomainConfig): LocalDate {
+  if (!isPlausibleDate(value, config)) {
+    throw new DomainError('plan.invalid_date', 'rule', `${field} is not a date (YYYY-MM-DD) within the programme's years`, field);
   }
   return value;
 }
@@ -259,7 +260,7 @@ export function requireDateInSemester(
   field: string,
   code: string,
 ): LocalDate {
-  const date = requireDate(value, field);
+  const date = requireDate(value, field, config);
   const range = semesterRange(plan.semester, config);
   if (!inRange(date, range)) {
     throw new DomainError(

@@ -3,7 +3,8 @@
 
 import type { Actor, Role } from '../actor.js';
 import { assertNever } from '../assert.js';
-import { dateOf, isInstant, isLocalDate } from '../dates.js';
+import { DEFAULT_DOMAIN_CONFIG, type DomainConfig, isPlausibleDate } from '../config.js';
+import { dateOf, isInstant } from '../dates.js';
 import { DomainError } from '../errors.js';
 import { COMPENSATION_TYPES } from '../plan/model.js';
 import type { ReimbursementCommand, ReimbursementCommandType } from './commands.js';
@@ -14,6 +15,8 @@ export interface ReimbursementContext {
   /** ISO-8601 instant the command is decided at. */
   readonly now: string;
   readonly actor: Actor;
+  /** The programme's rules (its years bound every date); the defaults when absent. */
+  readonly config?: DomainConfig;
 }
 
 export interface ReimbursementEventMeta {
@@ -65,7 +68,7 @@ export function decideReimbursement(
       }
       positive(d.amountCents, 'data.amountCents');
       for (const f of ['periodFrom', 'periodTo'] as const) {
-        if (!isLocalDate(d[f])) throw new DomainError('claim.invalid_date', 'rule', `${f} is not a date`, `data.${f}`);
+        if (!isPlausibleDate(d[f], ctx.config ?? DEFAULT_DOMAIN_CONFIG)) throw new DomainError('claim.invalid_date', 'rule', `${f} is not a date`, `data.${f}`);
       }
       if (d.periodFrom > d.periodTo) {
         throw new DomainError(
@@ -129,7 +132,7 @@ export function decideReimbursement(
           `only an approved claim is paid; this one is ${state.status}`,
         );
       }
-      if (!isLocalDate(command.data.paidOn)) {
+      if (!isPlausibleDate(command.data.paidOn, ctx.config ?? DEFAULT_DOMAIN_CONFIG)) {
         throw new DomainError('claim.invalid_date', 'rule', `${command.data.paidOn} is not a date`, 'data.paidOn');
       }
       if (command.data.paidOn > dateOf(ctx.now)) {

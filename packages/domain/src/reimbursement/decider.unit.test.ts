@@ -100,5 +100,9 @@ describe('reimbursement decider', () => {
       .given([submitted, verified, approved])
       .when({ type: 'PayClaim', data: { paidOn: '2025-10-06', paymentRef: 'p' } }, as('finance'))
       .thenThrows('claim.date_in_future', 'data.paidOn');
+    claimSpec
+      .given([submitted, verified, approved])
+      .when({ type: 'PayClaim', data: { paidOn: '1900-01-01', paymentRef: 'p' } }, as('finance'))
+      .thenThrows('claim.invalid_date', 'data.paidOn');
   });
 });

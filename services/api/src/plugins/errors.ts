@@ -3,13 +3,14 @@
 
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { FORMAT_MESSAGES } from '../formats.js';
 import { HttpProblem } from '../problem.js';
 
 interface AjvError {
   instancePath?: string;
   keyword?: string;
   message?: string;
-  params?: { missingProperty?: string; additionalProperty?: string };
+  params?: { missingProperty?: string; additionalProperty?: string; format?: string; tag?: string };
 }
 
 function fieldOf(context: string | undefined, e: AjvError | undefined): string | undefined {
@@ -17,6 +18,8 @@ function fieldOf(context: string | undefined, e: AjvError | undefined): string |
   const parts = (e.instancePath ?? '').split('/').filter(Boolean);
   if (e.params?.missingProperty) parts.push(e.params.missingProperty);
   if (e.params?.additionalProperty) parts.push(e.params.additionalProperty);
+  // A union's discriminator that is missing or names no branch: the fault is that property.
+  if (e.keyword === 'discriminator' && e.params?.tag) parts.push(e.params.tag);
   return [context, ...parts].filter(Boolean).join('.');
 }
 
@@ -24,6 +27,8 @@ function describe(e: AjvError | undefined, field: string | undefined): string {
   if (!e) return 'the request is not valid';
   if (e.keyword === 'additionalProperties') return `${field} is not a known field`;
   if (e.keyword === 'required') return `${field} is required`;
+  const format = e.keyword === 'format' && e.params?.format ? FORMAT_MESSAGES[e.params.format] : undefined;
+  if (format) return `${field ?? 'request'} ${format}`;
   return `${field ?? 'request'} ${e.message ?? 'is not valid'}`;
 }
 

@@ -2,11 +2,11 @@
 // verification, and Temporal workflow histories.
 
 import { Type } from '@sinclair/typebox';
-import { Ref, Uuid } from './common.js';
+import { Instant as InstantOf, Ref, Uuid } from './common.js';
 
 export const AuditPlanParams = Type.Object({ planId: Uuid() }, { additionalProperties: false });
 
-const Instant = (description: string) => Type.String({ format: 'date-time', description });
+const Instant = (description: string) => InstantOf(description);
 
 export const AsOfQuery = Type.Object(
   { at: Type.Optional(Instant('the instant (RFC 3339, e.g. 2026-10-01T12:00:00Z); now when absent')) },

@@ -1,9 +1,9 @@
 // Request and response schemas of the finance routes: the claims queue, the reimbursement steps and
 // partners' budgets.
 
-import { COMPENSATION_TYPES, REIMBURSEMENT_STATUSES, SEMESTER_PATTERN } from '@iap/domain';
+import { COMPENSATION_TYPES, REIMBURSEMENT_STATUSES } from '@iap/domain';
 import { Type, type Static } from '@sinclair/typebox';
-import { Cents, LocalDate, Literals, Ref, Text, Uuid } from './common.js';
+import { Cents, LocalDate, Literals, LongText, Ref, Semester, Text, Uuid } from './common.js';
 
 export const ClaimParams = Type.Object({ planId: Uuid(), claimId: Ref('the claim id given when it was claimed') }, { additionalProperties: false });
 
@@ -34,7 +34,7 @@ export const ListClaimsQuery = Type.Object(
     status: Type.Optional(Literals(REIMBURSEMENT_STATUSES)),
     partnerId: Type.Optional(Ref()),
     schoolId: Type.Optional(Ref()),
-    semester: Type.Optional(Type.String({ pattern: SEMESTER_PATTERN })),
+    semester: Type.Optional(Semester()),
     type: Type.Optional(Literals(COMPENSATION_TYPES, 'compensation type')),
     olderThanDays: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: 'only claims submitted at least this many days ago' })),
     limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: '1–200, default 50' })),
@@ -55,24 +55,24 @@ export const ClaimResultSchema = Type.Object({
 });
 
 export const VerifyBody = Type.Union([
-  Type.Object({ note: Type.Optional(Text(2000)) }, { additionalProperties: false }),
+  Type.Object({ note: Type.Optional(LongText(2000)) }, { additionalProperties: false }),
   Type.Null(),
 ]);
 export const ApproveBody = Type.Object(
   {
     approvedCents: Cents('the amount approved, at most the amount claimed'),
-    reason: Type.Optional(Text(2000, 'required when less than the amount claimed is approved')),
+    reason: Type.Optional(LongText(2000, 'required when less than the amount claimed is approved')),
   },
   { additionalProperties: false },
 );
-export const RejectBody = Type.Object({ reason: Text(2000, 'why the claim is rejected, kept in its history') }, { additionalProperties: false });
+export const RejectBody = Type.Object({ reason: LongText(2000, 'why the claim is rejected, kept in its history') }, { additionalProperties: false });
 export const PayBody = Type.Object(
   { paidOn: LocalDate('the payment date'), paymentRef: Text(100, 'the payment order or bank reference') },
   { additionalProperties: false },
 );
 
 export const BudgetParams = Type.Object(
-  { partnerId: Ref(), semester: Type.String({ pattern: SEMESTER_PATTERN, description: 'e.g. "2025/26-1" (URL-encode the slash)' }) },
+  { partnerId: Ref(), semester: Semester('e.g. "2025/26-1" (URL-encode the slash)') },
   { additionalProperties: false },
 );
 export const SetBudgetBody = Type.Object(

@@ -11,13 +11,12 @@ import {
   PLAN_STATUSES,
   RISK_CHANGES,
   RISK_TYPES,
-  SEMESTER_PATTERN,
 } from '@iap/domain';
 import { Type, type Static } from '@sinclair/typebox';
-import { Cents, LocalDate, Literals, Ref, Text, Uuid } from './common.js';
+import { Cents, Instant, LocalDate, Literals, LongText, Ref, Semester, Text, Uuid } from './common.js';
 import { MeasureSchema, PlanSchema, RiskSchema } from './plan.js';
 
-const Reason = (description: string) => Text(2000, description);
+const Reason = (description: string) => LongText(2000, description);
 const DocumentRef = (description: string) => Text(300, description);
 const Age = () => Type.Integer({ minimum: 0, maximum: 150, description: "the learner's age on the day they signed (required when the learner signs)" });
 
@@ -104,7 +103,7 @@ export const LogConsultationBody = Type.Object(
 
 export const ConfirmConsultationBody = Type.Union([
   Type.Object(
-    { confirmedAt: Type.Optional(Type.String({ format: 'date-time', description: 'when the learner signed; now when absent' })) },
+    { confirmedAt: Type.Optional(Instant('when the learner signed; now when absent')) },
     { additionalProperties: false },
   ),
   Type.Null(),
@@ -154,7 +153,7 @@ export const EvaluatePlanBody = Type.Object(
       { minItems: 1, maxItems: 50, description: 'one outcome for every risk of the plan' },
     ),
     outcome: Literals(LEARNER_OUTCOMES, 'what became of the learner'),
-    narrative: Text(10_000, 'the narrative assessment'),
+    narrative: LongText(10_000, 'the narrative assessment'),
   },
   { additionalProperties: false },
 );
@@ -168,7 +167,7 @@ export const CarryOverBody = Type.Object(
 // ranged in the route.
 export const ListPlansQuery = Type.Object(
   {
-    semester: Type.Optional(Type.String({ pattern: SEMESTER_PATTERN, description: 'e.g. "2026/27-1"' })),
+    semester: Type.Optional(Semester('e.g. "2026/27-1"')),
     status: Type.Optional(Literals(PLAN_STATUSES)),
     riskType: Type.Optional(Literals(RISK_TYPES, 'plans naming at least one risk of this type')),
     schoolId: Type.Optional(Ref()),

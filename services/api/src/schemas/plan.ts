@@ -1,13 +1,8 @@
 // Request and response schemas of plan routes, built from the domain's own lists of codes.
 
-import {
-  COMPENSATION_TYPES,
-  CONSULTATION_PROVIDER_TYPES,
-  RISK_TYPES,
-  SEMESTER_PATTERN,
-} from '@iap/domain';
-import { Type, type Static } from '@sinclair/typebox';
-import { Cents, Literals, Ref, Text, Uuid } from './common.js';
+import { COMPENSATION_TYPES, CONSULTATION_PROVIDER_TYPES, RISK_TYPES } from '@iap/domain';
+import { Type, type Static, type TObject } from '@sinclair/typebox';
+import { Cents, Literals, LongText, Ref, Semester, Text, Uuid } from './common.js';
 
 const Id = Ref;
 
@@ -16,7 +11,7 @@ export const RiskSchema = Type.Object(
     riskId: Id('id of the risk within the plan'),
     type: Literals(RISK_TYPES, 'one of the four risk types the programme reports'),
     factor: Text(200, 'the risk factor, e.g. "unexcused absences"'),
-    note: Type.String({ maxLength: 2000, pattern: '^[^\\u0000]*$' }),
+    note: LongText(2000, 'the note on the risk (may be empty)', 0),
   },
   { additionalProperties: false },
 );
@@ -24,10 +19,25 @@ export const RiskSchema = Type.Object(
 const measureBase = {
   measureId: Id('id of the measure within the plan'),
   riskIds: Type.Array(Id(), { minItems: 1, maxItems: 20, description: 'the risks this measure answers' }),
-  justification: Text(2000),
+  justification: LongText(2000),
 };
 
-export const MeasureSchema = Type.Union([
+/**
+ * A union of objects told apart by `property` (a literal in every branch), as `oneOf` with an OpenAPI
+ * `discriminator`: Ajv (its `discriminator` option) validates only the branch the value names, so an error
+ * names that branch's field, not the first branch's; the OpenAPI document describes the same union.
+ */
+export function Discriminated<T extends TObject[]>(property: string, branches: [...T], description?: string) {
+  return Type.Unsafe<Static<T[number]>>({
+    type: 'object',
+    oneOf: branches,
+    discriminator: { propertyName: property },
+    required: [property],
+    ...(description ? { description } : {}),
+  });
+}
+
+export const MeasureSchema = Discriminated('kind', [
   Type.Object(
     {
       ...measureBase,
@@ -51,12 +61,12 @@ export const MeasureSchema = Type.Union([
     { ...measureBase, kind: Type.Literal('youth_initiative'), project: Text(200) },
     { additionalProperties: false },
   ),
-]);
+], 'a support measure; `kind` says which fields it has');
 
 export const CreatePlanBody = Type.Object(
   {
     learnerRef: Ref('pseudonymous learner id (never a name or personal code)'),
-    semester: Type.String({ pattern: SEMESTER_PATTERN, description: 'e.g. "2025/26-1"' }),
+    semester: Semester(),
     grade: Type.Integer({ minimum: 1, maximum: 12 }),
     risks: Type.Array(RiskSchema, { maxItems: 50 }),
     measures: Type.Array(MeasureSchema, { maxItems: 100 }),

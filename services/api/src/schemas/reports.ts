@@ -2,16 +2,15 @@
 // same in JSON and CSV) with the parameters it answered and the event-log position it reflects.
 
 import { REPORT_NAMES } from '@iap/db';
-import { SEMESTER_PATTERN } from '@iap/domain';
 import { Type, type Static } from '@sinclair/typebox';
-import { Literals, Ref } from './common.js';
+import { Literals, Ref, SchoolYear, Semester } from './common.js';
 
 export const ReportParams = Type.Object({ report: Literals(REPORT_NAMES, 'which report') });
 
 export const ReportQuery = Type.Object(
   {
-    schoolYear: Type.Optional(Type.String({ pattern: '^[0-9]{4}/[0-9]{2}$', description: 'e.g. "2019/20"' })),
-    semester: Type.Optional(Type.String({ pattern: SEMESTER_PATTERN, description: 'e.g. "2019/20-1"' })),
+    schoolYear: Type.Optional(SchoolYear()),
+    semester: Type.Optional(Semester('e.g. "2019/20-1"')),
     municipality: Type.Optional(Ref('municipality id')),
     school: Type.Optional(Ref('school id')),
     partner: Type.Optional(Ref('partner id (a municipality or a state vocational school)')),
