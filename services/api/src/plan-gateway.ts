@@ -179,7 +179,7 @@ export function toProblem(err: unknown): Error {
   }
   // While its database is unreachable, Temporal's server answers NOT_FOUND for its own namespace: an outage to
   // retry, not an answer about the plan.
-  if (isGrpcServiceError(err) && err.code === 5 && /^Namespace .+ is not found/.test(err.details)) {
+  if (isGrpcServiceError(err) && err.code === 5 && /^Namespace .+ is not found/.test(err.message)) {
     return new HttpProblem(503, 'unavailable', 'the workflow service is not reachable; retry shortly', { retryAfterSeconds: 5 });
   }
   // The workflow finished between our read and the Update (e.g. a claim paid a moment ago).
