@@ -1,13 +1,15 @@
 // The dev stack launcher (`infra/up`): Postgres, the Temporal dev server, migrations, the worker and the
 // API, in that order, on the embedded defaults unless DATABASE_URL / TEMPORAL_ADDRESS point elsewhere.
 // Ctrl-C (SIGINT) or SIGTERM stops them in reverse order; data stays in .data/ for the next start.
-// `--cluster`: Temporal's own server on Postgres instead of the dev server, with two workers and two APIs
+// `--cluster`: Temporal's own server on Postgres instead of the dev server, with two workers, the checkpoint
+// worker (its Schedule signs chain heads every IAP_CHECKPOINT_EVERY) and two APIs
 // (ports PORT and PORT+1); a worker or API that dies is started again.
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createDb, migrateToLatest } from '@iap/db';
-import { connectTemporal, createLogger, ensureSearchAttributes, loadConfig, loadOrCreateJwtSecret } from '@iap/runtime';
+import { connectTemporal, createLogger, ensureCheckpointSchedule, ensureSearchAttributes, loadConfig, loadOrCreateJwtSecret, type ScheduleInterval } from '@iap/runtime';
+import { Client } from '@temporalio/client';
 import { semesterOf } from '@iap/domain';
 import { demoTokens } from './demo.js';
 import { startEmbeddedPostgres, type RunningPostgres } from './postgres.js';
@@ -122,6 +124,8 @@ async function main(): Promise<void> {
     const suffix = replicas > 1 ? `-${i}` : '';
     processes.push([`worker${suffix}`, entryOf('@iap/worker/main'), workerEnv, []]);
   }
+  // The checkpoint worker alone holds the signing key; a Temporal Schedule starts its checkpoints.
+  if (cluster) processes.push(['checkpoint-worker', entryOf('@iap/worker/checkpoint-main'), env, []]);
   for (let i = 1; i <= replicas; i++) {
     const suffix = replicas > 1 ? `-${i}` : '';
     processes.push([`api${suffix}`, entryOf('@iap/api/server'), { ...env, PORT: String(config.port + i - 1), IAP_READY_FROM_LAUNCHER: '1' }, ['--enable-source-maps']]);
@@ -146,6 +150,13 @@ async function main(): Promise<void> {
     });
   };
   for (const [name, entry, childEnv, flags] of processes) supervise(name, entry, childEnv, flags);
+
+  if (cluster) {
+    const conn = await connectTemporal(temporalAddress);
+    const every = (process.env.IAP_CHECKPOINT_EVERY || '15 minutes') as ScheduleInterval;
+    await ensureCheckpointSchedule(new Client({ connection: conn, namespace: config.temporalNamespace }), { every });
+    await conn.close();
+  }
 
   const api = `http://${config.host}:${config.port}`;
   if (!(await waitForHttp(`${api}/health`, 60_000))) {

@@ -252,3 +252,22 @@ export interface BudgetCommandResult {
 
 export const budgetCommandUpdate = defineUpdate<BudgetCommandResult, [BudgetCommandEnvelope]>('budget.command');
 export const budgetStateQuery = defineQuery<BudgetState>('budget.state');
+
+/**
+ * Chain-head checkpoints: a Temporal Schedule starts `chainCheckpointWorkflow` on this task queue, whose
+ * worker alone holds the signing key (the plan workers and the API never do).
+ */
+export const CHECKPOINT_TASK_QUEUE = 'iap-checkpoints';
+export const CHECKPOINT_SCHEDULE_ID = 'iap-chain-checkpoint';
+
+export interface CheckpointSummary {
+  readonly id: string;
+  readonly takenAt: string;
+  readonly streams: number;
+  readonly events: number;
+  readonly keyId: string;
+}
+
+export interface CheckpointActivities {
+  takeChainCheckpoint(): Promise<CheckpointSummary>;
+}
