@@ -1,7 +1,7 @@
 // `./infra/test --cluster`: the engine on Temporal's own server with Postgres persistence, several workers and
 // API processes. Starts an embedded Postgres (fsync on) and the Temporal cluster on it, then
-//   1. runs the workflow, replay, crash, finance, HTTP-walk and projector-lease tests against that server
-//      (the same test files, pointed at it by TEMPORAL_ADDRESS and DATABASE_URL);
+//   1. runs the workflow, replay, crash, finance, HTTP-walk, projector-lease and checkpoint-schedule tests
+//      against that server (the same files, pointed at it by TEMPORAL_ADDRESS and DATABASE_URL);
 //   2. runs two workers and two APIs as processes and sends load through both APIs while, one at a time, a
 //      worker is killed with kill -9 (the projector's lease holder among them), an API is killed, the
 //      Temporal server is killed and started again, and Postgres is restarted. Each request that got no 2xx
@@ -46,6 +46,7 @@ const SUITE = [
   'packages/testing/src/finance.int.test.ts',
   'packages/testing/src/plan-walk.e2e.test.ts',
   'packages/testing/src/projector-lease.int.test.ts',
+  'packages/testing/src/checkpoint-schedule.int.test.ts',
 ];
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
