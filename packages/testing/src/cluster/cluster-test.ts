@@ -158,6 +158,13 @@ async function settle(apis: Api[], requests: Req[]): Promise<void> {
   }
 }
 
+/** pg_database_size of the application's and Temporal's databases (includes free space not yet reused). */
+async function databaseSizes(db: Kysely<Database>): Promise<{ datname: string; bytes: string }[]> {
+  const { rows } = await sql<{ datname: string; bytes: string }>`
+    select datname, pg_database_size(datname)::text as bytes from pg_database where datname in ('iap', 'temporal', 'temporal_visibility') order by 1`.execute(db);
+  return rows;
+}
+
 const EXPECTED: Record<Kind, string> = { create: 'PlanDrafted', consent: 'ConsentGranted' };
 
 async function main(): Promise<void> {
@@ -265,6 +272,7 @@ async function main(): Promise<void> {
     };
     await holderIndex();
 
+    const sizesBefore = await databaseSizes(adminDb);
     const requests: Req[] = [];
     let current = 'warm-up';
     const windows: { fault: string; action: () => Promise<void> }[] = [
@@ -368,8 +376,7 @@ async function main(): Promise<void> {
     process.stdout.write(`projections equal a rebuild: ${badChecks.length ? `no (${badChecks.join(', ')})` : 'yes'}; chains verify: ${verify.intact ? 'yes' : 'no'} (${verify.events} events in ${verify.streams} streams)\n`);
     const stillOpen = requests.filter((r) => !ok(r.last) && !(r.kind === 'consent' && !r.planId));
     // What the run left behind, for sizing (docs/deploy.md): database sizes and the processes' memory.
-    const { rows: sizes } = await sql<{ datname: string; bytes: string }>`
-      select datname, pg_database_size(datname)::text as bytes from pg_database where datname in ('iap', 'temporal', 'temporal_visibility') order by 1`.execute(adminDb);
+    const sizes = await databaseSizes(adminDb);
     const rss = (pid: number | undefined) => {
       try {
         const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -380,7 +387,10 @@ async function main(): Promise<void> {
     };
     const plans = requests.filter((r) => r.kind === 'create' && ok(r.last)).length;
     process.stdout.write(
-      `sizes after ${plans} plans: ${sizes.map((r) => `${r.datname} ${(Number(r.bytes) / 2 ** 20).toFixed(1)} MiB`).join(', ')}; ` +
+      `database growth over the load's ${plans} plans (and their consents): ${sizes.map((r) => {
+        const grown = Number(r.bytes) - Number(sizesBefore.find((b) => b.datname === r.datname)?.bytes ?? 0);
+        return `${r.datname} +${(grown / 2 ** 20).toFixed(1)} MiB (${plans ? Math.round(grown / plans / 1024) : 0} KiB/plan)`;
+      }).join(', ')}; ` +
         `RSS: temporal server ${rss(temporal.process.pid)}, workers ${workers.map((w) => rss(w.pid)).join(' / ')}, APIs ${apis.map((a) => rss(a.proc.pid)).join(' / ')}\n`,
     );
     for (const [what, n] of unexpected) process.stdout.write(`unexpected answer ×${n}: ${what}\n`);
