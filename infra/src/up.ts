@@ -7,7 +7,7 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createDb, migrateToLatest } from '@iap/db';
+import { createDb, loadOrCreateCheckpointKey, migrateToLatest } from '@iap/db';
 import { connectTemporal, createLogger, ensureCheckpointSchedule, ensureSearchAttributes, loadConfig, loadOrCreateJwtSecret, type ScheduleInterval } from '@iap/runtime';
 import { Client } from '@temporalio/client';
 import { semesterOf } from '@iap/domain';
@@ -124,7 +124,9 @@ async function main(): Promise<void> {
     const suffix = replicas > 1 ? `-${i}` : '';
     processes.push([`worker${suffix}`, entryOf('@iap/worker/main'), workerEnv, []]);
   }
-  // The checkpoint worker alone holds the signing key; a Temporal Schedule starts its checkpoints.
+  // The checkpoint worker alone holds the signing key; a Temporal Schedule starts its checkpoints. The key
+  // exists before the APIs start, so that they pin its public half (checkpoint-key.pub.pem).
+  if (cluster) await loadOrCreateCheckpointKey(process.env.IAP_CHECKPOINT_KEY_FILE || path.join(config.dataDir, 'checkpoint-key.pem'));
   if (cluster) processes.push(['checkpoint-worker', entryOf('@iap/worker/checkpoint-main'), env, []]);
   for (let i = 1; i <= replicas; i++) {
     const suffix = replicas > 1 ? `-${i}` : '';

@@ -1,19 +1,21 @@
 // Chain-head checkpoints taken by Temporal itself: a Schedule starts the checkpoint workflow on its own task
 // queue, whose worker alone holds the signing key and writes as iap_auditor. The checkpoint it takes
-// verifies against the pinned public key, and deleting the newest events afterwards is detected.
+// verifies against the pinned public key (in the API too, which reports its age), and deleting the newest
+// events afterwards is detected.
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AUDITOR_DB_ROLE, createDb, latestCheckpoint, loadOrCreateCheckpointKey, readStream, verifyLog, type CheckpointKey, type Database } from '@iap/db';
-import { ensureCheckpointSchedule } from '@iap/runtime';
+import { buildApp } from '@iap/api';
+import { ensureCheckpointSchedule, signToken } from '@iap/runtime';
 import { createCheckpointWorker, installRuntimeLogger } from '@iap/worker';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { sql, type Kysely } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, MUNI_A, type TestDatabase } from './stack.js';
+import { createTestDatabase, MUNI_A, TEST_JWT_SECRET, type TestDatabase } from './stack.js';
 import { appendStreams, syntheticPlan } from './synthetic.js';
 
 let database: TestDatabase;
@@ -85,6 +87,29 @@ describe('checkpoint schedule', () => {
 
     const clean = await verifyLog(database.db, { kind: 'log' }, { trustedPublicKeys: [key.publicKeyPem] });
     expect(clean).toMatchObject({ intact: true, checkpoint: { signatureValid: true, keyTrusted: true } });
+    // The API pins the public key and says how old the checkpoint is.
+    const app = await buildApp({
+      db: database.appDb,
+      temporal: client,
+      temporalConnection: connection,
+      namespace: 'default',
+      taskQueue: 'unused',
+      jwtSecret: TEST_JWT_SECRET,
+      identityKey: Buffer.alloc(32, 7),
+      logger: pino({ level: 'silent' }),
+      checkpointPublicKeys: [key.publicKeyPem],
+    });
+    try {
+      const auditor = signToken(TEST_JWT_SECRET, { sub: 'auditor-1', role: 'auditor' } as never);
+      const res = await app.inject({ method: 'GET', url: '/audit/verify', headers: { authorization: `Bearer ${auditor}` } });
+      expect(res.statusCode, res.body).toBe(200);
+      const body = res.json<{ intact: boolean; checkpoint: { keyTrusted: boolean; ageSeconds: number } }>();
+      expect(body).toMatchObject({ intact: true, checkpoint: { keyTrusted: true } });
+      expect(body.checkpoint.ageSeconds).toBeGreaterThanOrEqual(0);
+      expect(body.checkpoint.ageSeconds).toBeLessThan(60);
+    } finally {
+      await app.close();
+    }
 
     const victim = plans[0]![0]!.streamId;
     const newest = (await readStream(database.db, victim)).at(-1)!;
