@@ -82,6 +82,9 @@ interface Api {
   proc: NodeChild;
 }
 
+/** Learners the load's school registers before the load (a plan names a learner its school registered). */
+const LEARNERS = Array.from({ length: 20 }, (_, i) => `L-cluster-${i}`);
+
 const TOKEN_SECRET = `cluster-${randomUUID()}`;
 const token = signToken(TOKEN_SECRET, preparerOf(SCHOOL_A));
 
@@ -89,7 +92,8 @@ async function send(api: Api, r: Req): Promise<void> {
   const body =
     r.kind === 'create'
       ? {
-          learnerRef: `L-${r.key.slice(0, 8)}`,
+          // The same learner on every retry of this request (a retried key must carry the same body).
+          learnerRef: LEARNERS[Number.parseInt(r.key.slice(0, 6), 16) % LEARNERS.length]!,
           semester: SEMESTER_NOW,
           grade: 6,
           risks: [{ riskId: 'r1', type: 'learning', factor: 'grades', note: '' }],
@@ -260,6 +264,14 @@ async function main(): Promise<void> {
     cleanup.push(async () => {
       for (const p of [...apis.map((a) => a.proc), ...workers]) await p.stop(10_000);
     });
+
+    for (const ref of LEARNERS) {
+      const res = await fetch(`${apis[0]!.url}/schools/${encodeURIComponent(SCHOOL_A.school)}/learners/${encodeURIComponent(ref)}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      if (res.status !== 200 && res.status !== 201) throw new Error(`registering ${ref}: ${res.status} ${await res.text()}`);
+    }
 
     const holderIndex = async () => {
       for (let t = 0; t < 100; t++) {
