@@ -28,7 +28,13 @@ async function main(): Promise<void> {
     key,
     ...(process.env.IAP_WORKFLOW_BUNDLE ? { workflowBundlePath: process.env.IAP_WORKFLOW_BUNDLE } : {}),
   });
-  const stop = () => worker.shutdown();
+  // Ctrl-C reaches it as SIGINT, then the launcher's SIGTERM or closed channel: shut down once.
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    worker.shutdown();
+  };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   process.once('disconnect', stop);
