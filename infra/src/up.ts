@@ -1,26 +1,50 @@
 // The dev stack launcher (`infra/up`): Postgres, the Temporal dev server, migrations, the worker and the
 // API, in that order, on the embedded defaults unless DATABASE_URL / TEMPORAL_ADDRESS point elsewhere.
 // Ctrl-C (SIGINT) or SIGTERM stops them in reverse order; data stays in .data/ for the next start.
+// `--cluster`: Temporal's own server on Postgres instead of the dev server, with two workers, the checkpoint
+// worker (its Schedule signs chain heads every IAP_CHECKPOINT_EVERY) and two APIs
+// (ports PORT and PORT+1); a worker or API that dies is started again.
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createDb, migrateToLatest } from '@iap/db';
-import { connectTemporal, createLogger, ensureSearchAttributes, fetchSend, loadConfig, loadOrCreateJwtSecret, loadOrCreateSecret, registerScopes, signToken } from '@iap/runtime';
+import { createDb, loadOrCreateCheckpointKey, migrateToLatest } from '@iap/db';
+import {
+  connectTemporal,
+  createLogger,
+  ensureCheckpointSchedule,
+  ensureSearchAttributes,
+  fetchSend,
+  loadConfig,
+  loadOrCreateJwtSecret,
+  loadOrCreateSecret,
+  registerScopes,
+  signToken,
+  type ScheduleInterval,
+} from '@iap/runtime';
+import { Client } from '@temporalio/client';
 import { semesterOf } from '@iap/domain';
 import { DEMO_SUBJECTS, demoTokens } from './demo.js';
 import { DEMO_PASSWORD, DEMO_USERS, startOidcProvider, type RunningOidcProvider } from './oidc-provider.js';
 import { startEmbeddedPostgres, type RunningPostgres } from './postgres.js';
 import { entryOf, startNode, waitForHttp, type Supervised } from './processes.js';
 import { REPO_ROOT, startTemporalDevServer, type RunningTemporal } from './temporal-server.js';
+import { startTemporalCluster } from './cluster.js';
 
 const config = loadConfig(process.env, REPO_ROOT);
 const logger = createLogger('launcher', config.logLevel);
+const cluster = process.argv.includes('--cluster');
+const unknownArgs = process.argv.slice(2).filter((a) => a !== '--cluster');
+if (unknownArgs.length) {
+  process.stderr.write(`infra/up: unknown argument ${unknownArgs.join(' ')} (the only one is --cluster)\n`);
+  process.exit(2);
+}
 
 let pgServer: RunningPostgres | null = null;
 let temporalServer: RunningTemporal | null = null;
 let oidcProvider: RunningOidcProvider | null = null;
 const children: Supervised[] = [];
-let apiChild: Supervised | null = null;
+/** The APIs wait for the launcher's word that the stack is up before /ready answers 200. */
+const apiChildren: Supervised[] = [];
 let stopping = false;
 /** Set once the banner is printed: a failure after it is a stop, not a failed start. */
 let up = false;
@@ -64,7 +88,16 @@ async function main(): Promise<void> {
 
   let temporalAddress = config.temporalAddress;
   let temporalUi: string | null = null;
-  if (!temporalAddress) {
+  if (!temporalAddress && cluster) {
+    // The cluster's two databases live on the same Postgres server as the plans (a deployment gives it its own).
+    const adminUrl = new URL(databaseUrl);
+    adminUrl.pathname = '/postgres';
+    temporalServer = await startTemporalCluster({ adminUrl: adminUrl.toString(), port: config.temporalPort, namespace: config.temporalNamespace, logger });
+    temporalAddress = temporalServer.address;
+    temporalServer.process.once('exit', (code) => {
+      if (!stopping) void shutdown(1, `temporal server exited (code ${code})`);
+    });
+  } else if (!temporalAddress) {
     temporalServer = await startTemporalDevServer({
       port: config.temporalPort,
       uiPort: config.temporalUiPort,
@@ -124,17 +157,47 @@ async function main(): Promise<void> {
   // The worker's heap is capped so its memory stays bounded (with the bounded workflow cache) however many
   // plans are open; evicted plans are rebuilt from their history when they next get a command.
   const workerEnv = { ...env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${process.env.IAP_WORKER_HEAP_MB ?? 768}`.trim() };
-  for (const [name, entry, childEnv, flags] of [
-    ['worker', entryOf('@iap/worker/main'), workerEnv, []],
-    ['api', entryOf('@iap/api/server'), { ...env, IAP_READY_FROM_LAUNCHER: '1' }, ['--enable-source-maps']],
-    ['console', entryOf('@iap/console/server'), consoleEnv, ['--enable-source-maps']],
-  ] as const) {
+  const processes: Array<readonly [string, string, NodeJS.ProcessEnv, readonly string[]]> = [];
+  const replicas = cluster ? 2 : 1;
+  for (let i = 1; i <= replicas; i++) {
+    const suffix = replicas > 1 ? `-${i}` : '';
+    processes.push([`worker${suffix}`, entryOf('@iap/worker/main'), workerEnv, []]);
+  }
+  // The checkpoint worker alone holds the signing key; a Temporal Schedule starts its checkpoints. The key
+  // exists before the APIs start, so that they pin its public half (checkpoint-key.pub.pem).
+  if (cluster) await loadOrCreateCheckpointKey(process.env.IAP_CHECKPOINT_KEY_FILE || path.join(config.dataDir, 'checkpoint-key.pem'));
+  if (cluster) processes.push(['checkpoint-worker', entryOf('@iap/worker/checkpoint-main'), env, []]);
+  for (let i = 1; i <= replicas; i++) {
+    const suffix = replicas > 1 ? `-${i}` : '';
+    processes.push([`api${suffix}`, entryOf('@iap/api/server'), { ...env, PORT: String(config.port + i - 1), IAP_READY_FROM_LAUNCHER: '1' }, ['--enable-source-maps']]);
+  }
+  processes.push(['console', entryOf('@iap/console/server'), consoleEnv, ['--enable-source-maps']]);
+  const supervise = (name: string, entry: string, childEnv: NodeJS.ProcessEnv, flags: readonly string[]) => {
     const child = startNode(name, entry, childEnv, logger, flags);
     children.push(child);
-    if (name === 'api') apiChild = child;
+    if (name.startsWith('api')) {
+      apiChildren.push(child);
+      // One started again after the banner is told once it listens.
+      if (up) void waitForHttp(`http://${config.host}:${childEnv.PORT ?? config.port}/live`, 60_000).then(() => child.child.connected && child.child.send({ type: 'ready' }));
+    }
     void child.exited.then((code) => {
-      if (!stopping) void shutdown(1, `${name} exited (code ${code})`);
+      if (stopping) return;
+      if (!cluster) return void shutdown(1, `${name} exited (code ${code})`);
+      // With replicas the others carry on; this one comes back.
+      logger.warn({ name, code }, 'process exited: starting it again');
+      children.splice(children.indexOf(child), 1);
+      setTimeout(() => {
+        if (!stopping) supervise(name, entry, childEnv, flags);
+      }, 1_000);
     });
+  };
+  for (const [name, entry, childEnv, flags] of processes) supervise(name, entry, childEnv, flags);
+
+  if (cluster) {
+    const conn = await connectTemporal(temporalAddress);
+    const every = (process.env.IAP_CHECKPOINT_EVERY || '15 minutes') as ScheduleInterval;
+    await ensureCheckpointSchedule(new Client({ connection: conn, namespace: config.temporalNamespace }), { every });
+    await conn.close();
   }
 
   const api = `http://${config.host}:${config.port}`;
@@ -151,11 +214,11 @@ async function main(): Promise<void> {
   const lines = [
     '',
     'iap-engine is up',
-    `  API            ${api}`,
+    `  API            ${api}${cluster ? `   and http://${config.host}:${config.port + 1}` : ''}`,
     `  Console        ${consoleUrl}   (sign-in: ${issuer})`,
     `  API docs       ${api}/docs   (OpenAPI JSON: ${api}/docs/json)`,
     `  Health         ${api}/health`,
-    `  Temporal       ${temporalAddress}${temporalUi ? `   Web UI: ${temporalUi}` : ''}`,
+    `  Temporal       ${temporalAddress}${temporalUi ? `   Web UI: ${temporalUi}` : ''}${cluster ? '   (Temporal server on Postgres, two workers)' : ''}`,
     `  Postgres       ${databaseUrl.replace(/:[^:@/]+@/, ':***@')}`,
     `  Data folder    ${config.dataDir}`,
     '',
@@ -177,7 +240,7 @@ async function main(): Promise<void> {
   process.stdout.write(lines.join('\n'));
   // Only now: whoever waits for /ready finds the tokens written and the banner printed.
   up = true;
-  apiChild?.child.send({ type: 'ready' });
+  for (const c of apiChildren) if (c.child.connected) c.child.send({ type: 'ready' });
 }
 
 /** Ends a failed start (or a crash): what has started stops, and the last line says what went wrong (LOG_LEVEL=debug: its stack). */

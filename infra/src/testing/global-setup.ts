@@ -4,28 +4,18 @@
 // need is handed over in IAP_TEST_* environment variables, which the test processes inherit.
 
 import { rm, mkdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { createDb, migrateToLatest } from '@iap/db';
 import type * as TemporalWorker from '@temporalio/worker';
 import type * as Pino from 'pino';
 import { ensureDatabase, startEmbeddedPostgres, type RunningPostgres } from '../postgres.js';
+import { freePort } from '../ports.js';
 import { REPO_ROOT, startTemporalDevServer, type RunningTemporal } from '../temporal-server.js';
 import { connectTemporal, ensureSearchAttributes } from '@iap/runtime';
 import { WORKFLOW_PRELOAD_MODULES } from '@iap/worker';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 // Vitest loads this file through its root resolver, which does not find CommonJS packages that are not
 // dependencies of the repository root; Node's own resolution from this file does.

@@ -281,3 +281,22 @@ export interface RegisterCommandResult {
 
 export const registerCommandUpdate = defineUpdate<RegisterCommandResult, [RegisterCommandEnvelope]>('register.command');
 export const registerStateQuery = defineQuery<RegisterState>('register.state');
+
+/**
+ * Chain-head checkpoints: a Temporal Schedule starts `chainCheckpointWorkflow` on this task queue, whose
+ * worker alone holds the signing key (the plan workers and the API never do).
+ */
+export const CHECKPOINT_TASK_QUEUE = 'iap-checkpoints';
+export const CHECKPOINT_SCHEDULE_ID = 'iap-chain-checkpoint';
+
+export interface CheckpointSummary {
+  readonly id: string;
+  readonly takenAt: string;
+  readonly streams: number;
+  readonly events: number;
+  readonly keyId: string;
+}
+
+export interface CheckpointActivities {
+  takeChainCheckpoint(): Promise<CheckpointSummary>;
+}

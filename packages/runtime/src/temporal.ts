@@ -1,7 +1,7 @@
 // Temporal connections and health, shared by the API, the CLI and the launcher.
 
-import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTE_DEFS } from '@iap/messages';
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, Connection, type ScheduleOptions } from '@temporalio/client';
+import { CHECKPOINT_SCHEDULE_ID, CHECKPOINT_TASK_QUEUE, SEARCH_ATTRIBUTE_DEFS } from '@iap/messages';
 
 /** Connects, retrying until `timeoutMs` passes (the dev server takes a few seconds to open its port). */
 export async function connectTemporal(address: string, timeoutMs = 30_000): Promise<Connection> {
@@ -37,4 +37,27 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
     searchAttributes: Object.fromEntries(missing.map(([n, t]) => [n, typeCodes[t]!])),
   });
   return missing.map(([n]) => n);
+}
+
+/** A Schedule's interval: milliseconds or a duration such as '15 minutes'. */
+export type ScheduleInterval = NonNullable<ScheduleOptions['spec']['intervals']>[number]['every'];
+
+/**
+ * Creates the Schedule that takes chain-head checkpoints every `every` (e.g. '15 minutes') when it does not
+ * exist yet. Overlapping runs are skipped: one checkpoint at a time.
+ */
+export async function ensureCheckpointSchedule(
+  client: Client,
+  opts: { every: ScheduleInterval; scheduleId?: string; taskQueue?: string },
+): Promise<void> {
+  try {
+    await client.schedule.create({
+      scheduleId: opts.scheduleId ?? CHECKPOINT_SCHEDULE_ID,
+      spec: { intervals: [{ every: opts.every }] },
+      action: { type: 'startWorkflow', workflowType: 'chainCheckpointWorkflow', taskQueue: opts.taskQueue ?? CHECKPOINT_TASK_QUEUE, args: [] },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP },
+    });
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+  }
 }

@@ -56,6 +56,8 @@ export interface AppDeps {
   readonly registerCacheMs?: number;
   /** The OpenID provider whose access tokens are accepted beside the HS256 ones (IAP_OIDC_ISSUER). */
   readonly oidc?: OidcConfig | null;
+  /** Pinned checkpoint public keys (PEM) that GET /audit/verify trusts (IAP_CHECKPOINT_PUBLIC_KEY_FILE). */
+  readonly checkpointPublicKeys?: readonly string[];
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -152,7 +154,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { db: deps.db, connection: deps.temporalConnection, namespace: deps.namespace, ...(deps.isReady ? { isReady: deps.isReady } : {}) });
   await app.register(planRoutes, { db: deps.db, plans, idempotency });
   await app.register(planCommandRoutes, { db: deps.db, plans, idempotency });
-  await app.register(auditRoutes, { db: deps.db, temporal: deps.temporal });
+  await app.register(auditRoutes, { db: deps.db, temporal: deps.temporal, checkpointPublicKeys: deps.checkpointPublicKeys ?? [] });
   await app.register(financeRoutes, { db: deps.db, plans, idempotency });
   await app.register(learnerRoutes, { db: deps.db, identityKey: deps.identityKey });
   await app.register(reportRoutes, { db: deps.db });

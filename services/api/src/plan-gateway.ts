@@ -192,6 +192,11 @@ export function toProblem(err: unknown): Error {
   if (err instanceof WorkflowExecutionAlreadyStartedError) {
     return new HttpProblem(409, 'plan.already_exists', 'a plan with this id exists and has ended');
   }
+  // While its database is unreachable, Temporal's server answers NOT_FOUND for its own namespace: an outage to
+  // retry, not an answer about the plan.
+  if (isGrpcServiceError(err) && err.code === 5 && /^Namespace .+ is not found/.test(err.message)) {
+    return new HttpProblem(503, 'unavailable', 'the workflow service is not reachable; retry shortly', { retryAfterSeconds: 5 });
+  }
   // The workflow finished between our read and the Update (e.g. a claim paid a moment ago).
   if (isGrpcServiceError(err) && err.code === 5) return new HttpProblem(404, 'not_found', 'no such workflow (it may have just finished)');
   if (err instanceof Error && /workflow execution already completed/i.test(err.message)) {

@@ -1,6 +1,8 @@
 // The API process: `node services/api/dist/server.js`. Listens, and on SIGINT/SIGTERM stops taking
 // requests, finishes the ones in flight, and closes its connections.
 
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { createLogger, loadConfig, loadDomainConfig, loadOrCreateIdentityKey, loadOidcConfig, loadOrCreateJwtSecret, requireConnections } from '@iap/runtime';
 import { createDb, parseKek } from '@iap/db';
 import { Client, Connection } from '@temporalio/client';
@@ -8,6 +10,19 @@ import { buildApp } from './app.js';
 
 const config = loadConfig();
 const logger = createLogger('api', config.logLevel);
+
+/**
+ * The checkpoint public key the API pins: IAP_CHECKPOINT_PUBLIC_KEY_FILE, else the checkpoint worker's
+ * .pub.pem in the data folder when this host has it (the local stack). Never the private key.
+ */
+function pinnedCheckpointKeys(): string[] {
+  const file = process.env.IAP_CHECKPOINT_PUBLIC_KEY_FILE || path.join(config.dataDir, 'checkpoint-key.pub.pem');
+  if (!existsSync(file)) {
+    if (process.env.IAP_CHECKPOINT_PUBLIC_KEY_FILE) throw new Error(`IAP_CHECKPOINT_PUBLIC_KEY_FILE: ${file} does not exist`);
+    return [];
+  }
+  return [readFileSync(file, 'utf8')];
+}
 
 async function main(): Promise<void> {
   const { databaseUrl, temporalAddress } = requireConnections(config);
@@ -35,6 +50,7 @@ async function main(): Promise<void> {
     oidc: loadOidcConfig(),
     ...(process.env.IAP_RATE_LIMIT ? { rateLimitPerMinute: Number(process.env.IAP_RATE_LIMIT) } : {}),
     ...(process.env.IAP_COMMAND_TIMEOUT_MS ? { commandTimeoutMs: Number(process.env.IAP_COMMAND_TIMEOUT_MS) } : {}),
+    checkpointPublicKeys: pinnedCheckpointKeys(),
   });
   await app.listen({ host: config.host, port: config.port });
 

@@ -2,7 +2,8 @@
 // TEMPORAL_ADDRESS.
 
 import { existsSync, writeFileSync } from 'node:fs';
-import { createDb, startProjector } from '@iap/db';
+import { hostname } from 'node:os';
+import { createDb, projectorLease, startProjector } from '@iap/db';
 import { createLogger, loadConfig, requireConnections } from '@iap/runtime';
 import { NativeConnection } from '@temporalio/worker';
 import { createPlanWorker, installRuntimeLogger } from './worker.js';
@@ -55,9 +56,22 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => stop('SIGTERM'));
   // The launcher keeps an IPC channel open: when it dies without a signal, stop instead of lingering.
   process.once('disconnect', () => stop('parent gone'));
-  // The report projections follow the event log in commit order (several workers may run it: one batch
-  // at a time holds the lock). IAP_PROJECTOR=off leaves it to a separate `iap project --follow`.
-  const projector = process.env.IAP_PROJECTOR === 'off' ? null : startProjector({ db, logger, intervalMs: Number(process.env.IAP_PROJECTOR_INTERVAL_MS ?? 500) });
+  // The report projections follow the event log in commit order. With several workers, the one holding the
+  // projector's lease projects and the others take it over within an interval of its death. IAP_PROJECTOR=off
+  // leaves it to a separate `iap project --follow`.
+  const projector =
+    process.env.IAP_PROJECTOR === 'off'
+      ? null
+      : startProjector({
+          db,
+          logger,
+          intervalMs: Number(process.env.IAP_PROJECTOR_INTERVAL_MS ?? 500),
+          lease: projectorLease({
+            connectionString: databaseUrl,
+            holder: `${process.pid}@${hostname()}`,
+            onChange: (held) => logger.info({ held }, held ? 'report projector lease taken' : 'report projector lease lost'),
+          }),
+        });
   logger.info({ taskQueue: config.taskQueue, namespace: config.temporalNamespace, projector: projector !== null }, 'worker started');
   await worker.run();
   await projector?.stop();

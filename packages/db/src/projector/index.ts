@@ -4,6 +4,7 @@ export * from './apply.js';
 export * from './build.js';
 export * from './check.js';
 export * from './commit-order.js';
+export * from './lease.js';
 export * from './projector.js';
 export * from './read-model.js';
 export * from './rebuild.js';

@@ -1,10 +1,12 @@
 // The async report projector: reads the event log in commit order from its checkpoint, applies a batch
 // to the report tables and moves the checkpoint in the same transaction, so a crash never applies a batch
-// twice or loses one. Any number of processes may run it; an advisory lock lets one work at a time.
+// twice or loses one. Any number of processes may run it; an advisory lock lets one batch run at a time, and
+// with a lease (lease.ts) one process does the work while the others stand by.
 
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema.js';
 import { applyEvents } from './apply.js';
+import type { ProjectorLease } from './lease.js';
 import { LOG_ORIGIN, eventsAfter, readCommitted, type LogPosition } from './commit-order.js';
 import { REPORTS_PROJECTOR, tableSet, type ReportDatabase } from './read-model.js';
 
@@ -112,6 +114,8 @@ export interface ProjectorOptions {
   /** Pause between polls when caught up. */
   readonly intervalMs?: number;
   readonly batchSize?: number;
+  /** Several processes: only the lease's holder projects; the others try to take it every `intervalMs`. */
+  readonly lease?: ProjectorLease;
 }
 
 /**
@@ -135,6 +139,10 @@ export function startProjector(opts: ProjectorOptions): { stop(): Promise<void> 
     let failures = 0;
     while (!stopped) {
       try {
+        if (opts.lease && !(await opts.lease.held())) {
+          await sleep(interval);
+          continue;
+        }
         const r = await projectBatch(opts.db, opts.batchSize === undefined ? {} : { batchSize: opts.batchSize });
         failures = 0;
         if (r.applied > 0) opts.logger.info({ applied: r.applied, position: r.position }, 'report projector applied events');
@@ -152,6 +160,7 @@ export function startProjector(opts: ProjectorOptions): { stop(): Promise<void> 
       stopped = true;
       (wake as (() => void) | null)?.();
       await loop;
+      await opts.lease?.release();
     },
   };
 }

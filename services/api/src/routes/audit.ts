@@ -26,6 +26,8 @@ import {
 export interface AuditRoutesOptions {
   readonly db: Kysely<Database>;
   readonly temporal: Client;
+  /** The checkpoint public keys the API trusts (PEM): a checkpoint signed by any other key proves nothing. */
+  readonly checkpointPublicKeys?: readonly string[];
 }
 
 /** Auditors, and the national agency that sees every plan anyway. Nobody else reads the raw log. */
@@ -33,7 +35,7 @@ const AUDIT_ROLES: ReadonlySet<Role> = new Set(['auditor', 'national_coordinator
 
 const security = [{ bearerAuth: [] }];
 
-export const auditRoutes: FastifyPluginAsyncTypebox<AuditRoutesOptions> = async (app, { db, temporal }) => {
+export const auditRoutes: FastifyPluginAsyncTypebox<AuditRoutesOptions> = async (app, { db, temporal, checkpointPublicKeys }) => {
   app.addHook('onRequest', app.authenticate);
   app.addHook('onRequest', async (request) => {
     if (!AUDIT_ROLES.has(request.actor.role)) throw new HttpProblem(403, 'forbidden', 'only auditors (and the national coordinator) may read the audit log');
@@ -124,8 +126,10 @@ export const auditRoutes: FastifyPluginAsyncTypebox<AuditRoutesOptions> = async 
       const { planId, schoolId } = request.query;
       if (planId && schoolId) throw new HttpProblem(400, 'validation', 'give planId or schoolId, not both', { field: 'querystring.schoolId' });
       const scope: VerifyScope = planId ? { kind: 'plan', planId } : schoolId ? { kind: 'school', schoolId } : { kind: 'log' };
-      const report = await verifyLog(db, scope);
-      return { ...report, findings: [...report.findings] };
+      const report = await verifyLog(db, scope, { trustedPublicKeys: checkpointPublicKeys ?? [] });
+      // How old the newest checkpoint is: deleting events newer than it goes unseen until the next one.
+      const checkpoint = report.checkpoint && { ...report.checkpoint, ageSeconds: Math.max(0, Math.round((Date.now() - Date.parse(report.checkpoint.takenAt)) / 1000)) };
+      return { ...report, checkpoint, findings: [...report.findings] };
     },
   );
 

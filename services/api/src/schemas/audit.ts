@@ -104,6 +104,7 @@ export const VerifyReportSchema = Type.Object({
       keyTrusted: Type.Union([Type.Boolean(), Type.Null()]),
       problem: Type.Union([Type.String(), Type.Null()]),
       streamsChecked: Type.Integer(),
+      ageSeconds: Type.Integer({ description: 'seconds since the checkpoint was taken' }),
     }),
     Type.Null(),
   ]),
