@@ -228,6 +228,16 @@ describe('a transfer', () => {
     ]);
   });
 
+  it('refuses a school the register does not hold, for a transfer or a registration', async () => {
+    const { ref } = await learnerOfA();
+    const r = await call('POST', tok.national!, `${learnerUrl('school-a', ref)}/transfer`, { toSchoolId: 'school-nowhere', learnerRef: 'L-1' });
+    expect(r.statusCode, r.body).toBe(422);
+    expect(r.json()).toMatchObject({ field: 'body.toSchoolId', code: 'learner.unknown_school' });
+    expect(await ok('GET', tok.preparerA!, `${learnerUrl('school-a', ref)}/identity`)).toMatchObject(anna);
+    expect((await call('PUT', tok.national!, learnerUrl('school-nowhere', 'L-1'))).statusCode).toBe(404);
+    expect((await call('GET', tok.national!, learnerUrl('school-nowhere', 'L-1'))).statusCode).toBe(404);
+  });
+
   it("refuses a reference the target school already uses", async () => {
     const { ref } = await learnerOfA();
     const taken = `L-${randomUUID().slice(0, 8)}`;

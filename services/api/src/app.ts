@@ -156,7 +156,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(planCommandRoutes, { db: deps.db, plans, idempotency });
   await app.register(auditRoutes, { db: deps.db, temporal: deps.temporal, checkpointPublicKeys: deps.checkpointPublicKeys ?? [] });
   await app.register(financeRoutes, { db: deps.db, plans, idempotency });
-  await app.register(learnerRoutes, { db: deps.db, identityKey: deps.identityKey });
+  await app.register(learnerRoutes, { db: deps.db, identityKey: deps.identityKey, organisations });
   await app.register(reportRoutes, { db: deps.db });
   await app.register(organisationRoutes, { db: deps.db, plans, organisations, idempotency });
   return app as unknown as FastifyInstance;

@@ -29,12 +29,15 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
+import type { OrganisationDirectory } from '../organisations.js';
 import { HttpProblem, problemResponses } from '../problem.js';
 import { LocalDate, Ref, Text, Uuid } from '../schemas/common.js';
 
 export interface LearnerRoutesOptions {
   readonly db: Kysely<Database>;
   readonly identityKey: Buffer;
+  /** The register of organisations: a learner belongs to, or moves to, a registered and open school only. */
+  readonly organisations: OrganisationDirectory;
 }
 
 const Params = Type.Object(
@@ -106,13 +109,19 @@ const notFound = () => new HttpProblem(404, 'not_found', 'no such learner');
 const byOf = (request: FastifyRequest): LearnerAccessBy => ({ actorId: request.actor.id, actorRole: request.actor.role, requestId: request.id });
 const learnerView = (l: RegisteredLearner) => ({ learnerId: l.learnerId, schoolId: l.schoolId, learnerRef: l.learnerRef });
 
-export const learnerRoutes: FastifyPluginAsyncTypebox<LearnerRoutesOptions> = async (app, { db, identityKey }) => {
+export const learnerRoutes: FastifyPluginAsyncTypebox<LearnerRoutesOptions> = async (app, { db, identityKey, organisations }) => {
   app.addHook('onRequest', app.authenticate);
   const store = new IdentityStore(db, identityKey);
 
   /** The domain's rule on the school in the path; outside it the school's learners do not exist for the caller. */
   function checkSchool(request: FastifyRequest, schoolId: string): void {
     if (!mayReachLearners(request.actor.role, request.actor, schoolId)) throw notFound();
+  }
+
+  /** Whether the register holds the school, open. (School staff's own school was checked with their token.) */
+  async function isOpenSchool(schoolId: string): Promise<boolean> {
+    const { school } = await organisations.find({ school: schoolId });
+    return school !== null && school.active;
   }
 
   function checkAct(request: FastifyRequest, act: LearnerAct): void {
@@ -147,6 +156,7 @@ export const learnerRoutes: FastifyPluginAsyncTypebox<LearnerRoutesOptions> = as
       const { schoolId, learnerRef } = request.params;
       checkSchool(request, schoolId);
       checkAct(request, 'register');
+      if (!(await isOpenSchool(schoolId))) throw new HttpProblem(404, 'not_found', 'no such school in the register of organisations');
       try {
         const { learner, created } = await registerLearner(db, schoolId, learnerRef, byOf(request));
         if (created) request.log.info({ learnerId: learner.learnerId }, 'learner registered');
@@ -268,7 +278,7 @@ export const learnerRoutes: FastifyPluginAsyncTypebox<LearnerRoutesOptions> = as
         security: [{ bearerAuth: [] }],
         params: Params,
         body: TransferBody,
-        response: { 200: LearnerSchema, ...problemResponses(400, 401, 403, 404, 409) },
+        response: { 200: LearnerSchema, ...problemResponses(400, 401, 403, 404, 409, 422) },
       },
     },
     async (request, reply) => {
@@ -283,6 +293,12 @@ export const learnerRoutes: FastifyPluginAsyncTypebox<LearnerRoutesOptions> = as
         throw notFound();
       }
       checkAct(request, 'transfer');
+      if (!(await isOpenSchool(toSchoolId))) {
+        throw new HttpProblem(422, 'learner.unknown_school', 'the target school is not an open school in the register of organisations', {
+          field: 'body.toSchoolId',
+          code: 'learner.unknown_school',
+        });
+      }
       try {
         const moved = await transferLearner(db, current.learnerId, { schoolId: toSchoolId, learnerRef: toRef }, byOf(request));
         request.log.info({ learnerId: moved.learnerId, fromSchoolId: schoolId, toSchoolId }, 'learner transferred');
