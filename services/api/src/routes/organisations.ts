@@ -11,7 +11,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import { sql, type Kysely } from 'kysely';
 import { decodeCursor, exactTime, expectedVersionOf, pageSize, splitPage } from '../http.js';
 import type { Idempotency } from '../idempotency.js';
-import type { OrganisationDirectory } from '../organisations.js';
+import { toMunicipalityRecord, toPartnerRecord, toSchoolRecord, type OrganisationDirectory } from '../organisations.js';
 import type { PlanGateway } from '../plan-gateway.js';
 import type { RequestActor } from '../plugins/auth.js';
 import { HttpProblem, problemResponses } from '../problem.js';
@@ -43,17 +43,9 @@ export interface OrganisationRoutesOptions {
 }
 
 const times = (r: OrganisationRow) => ({ version: r.version, registeredAt: r.registered_at.toISOString(), updatedAt: r.updated_at.toISOString() });
-const toPartnerDto = (r: OrganisationRow) => ({ partnerId: r.id, type: r.partner_type, name: r.name, active: r.active, ...times(r) });
-const toMunicipalityDto = (r: OrganisationRow) => ({ municipalityId: r.id, name: r.name, partnerId: r.partner_id, active: r.active, ...times(r) });
-const toSchoolDto = (r: OrganisationRow) => ({
-  schoolId: r.id,
-  name: r.name,
-  municipalityId: r.municipality_id ?? '',
-  partnerId: r.partner_id,
-  partnerType: r.partner_type,
-  active: r.active,
-  ...times(r),
-});
+const toPartnerDto = (r: OrganisationRow) => ({ ...toPartnerRecord(r), ...times(r) });
+const toMunicipalityDto = (r: OrganisationRow) => ({ ...toMunicipalityRecord(r), ...times(r) });
+const toSchoolDto = (r: OrganisationRow) => ({ ...toSchoolRecord(r), ...times(r) });
 
 const refOf = (r: OrganisationRow) => ({ kind: r.kind, id: r.id, municipalityId: r.municipality_id, partnerId: r.partner_id });
 
