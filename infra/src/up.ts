@@ -16,9 +16,11 @@ import {
   fetchSend,
   loadConfig,
   loadOrCreateJwtSecret,
+  loadOrCreatePayloadKey,
   loadOrCreateSecret,
   registerScopes,
   signToken,
+  temporalDataConverter,
   type ScheduleInterval,
 } from '@iap/runtime';
 import { Client } from '@temporalio/client';
@@ -123,6 +125,8 @@ async function main(): Promise<void> {
   logger.info({ applied }, applied.length ? 'migrations applied' : 'database schema up to date');
 
   const jwtSecret = loadOrCreateJwtSecret(config.dataDir);
+  // Created here, before the API and the workers start, so that they all read the same one.
+  const payloadKeys = loadOrCreatePayloadKey(config.dataDir);
   // The console signs users in at IAP_OIDC_ISSUER, else at the embedded provider with its demo users.
   const consolePort = Number(process.env.IAP_CONSOLE_PORT ?? 3100);
   const consoleUrl = (process.env.IAP_CONSOLE_URL ?? `http://${config.host}:${consolePort}`).replace(/\/$/, '');
@@ -196,7 +200,7 @@ async function main(): Promise<void> {
   if (cluster) {
     const conn = await connectTemporal(temporalAddress);
     const every = (process.env.IAP_CHECKPOINT_EVERY || '15 minutes') as ScheduleInterval;
-    await ensureCheckpointSchedule(new Client({ connection: conn, namespace: config.temporalNamespace }), { every });
+    await ensureCheckpointSchedule(new Client({ connection: conn, namespace: config.temporalNamespace, dataConverter: temporalDataConverter(payloadKeys) }), { every });
     await conn.close();
   }
 

@@ -5,3 +5,4 @@ export * from './temporal.js';
 export * from './tokens.js';
 export * from './register.js';
 export * from './oidc.js';
+export * from './payload-codec.js';

@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { REPO_ROOT } from '@iap/infra';
+import { TEST_PAYLOAD_KEY } from './payload-key.js';
 import type { TestStack } from './stack.js';
 
 export interface CliResult {
@@ -23,6 +24,7 @@ export function runCli(stack: TestStack, args: readonly string[], env: Record<st
           ...process.env,
           DATABASE_URL: stack.database.url,
           TEMPORAL_ADDRESS: process.env.IAP_TEST_TEMPORAL_ADDRESS!,
+          IAP_PAYLOAD_KEY: TEST_PAYLOAD_KEY,
           TEMPORAL_NAMESPACE: 'default',
           ...env,
         },

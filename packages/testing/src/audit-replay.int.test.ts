@@ -9,7 +9,7 @@ import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './audit-cli.js';
 import { FIXTURES_DIR } from './fixtures.js';
-import { startTestStack, type TestStack } from './stack.js';
+import { startTestStack, testDataConverter, type TestStack } from './stack.js';
 import { PlanDriver, PREPARER } from './workflow-driver.js';
 
 let stack: TestStack;
@@ -65,7 +65,7 @@ describe('workflow replay', () => {
     const files = ['plan-consent-refused.activity-append.json', 'plan-consent-refused.local-append.json'];
     const histories = await Promise.all(files.map(async (f) => ({ workflowId: f, history: JSON.parse(await readFile(path.join(FIXTURES_DIR, f), 'utf8')) })));
     const errors: string[] = [];
-    for await (const res of Worker.runReplayHistories({ workflowBundle: { codePath: badBundle }, replayName: 'bad' }, histories)) {
+    for await (const res of Worker.runReplayHistories({ workflowBundle: { codePath: badBundle }, replayName: 'bad', dataConverter: testDataConverter() }, histories)) {
       if (res.error) errors.push(`${res.workflowId}: ${res.error.name}`);
     }
     expect(errors).toEqual(files.map((f) => `${f}: DeterminismViolationError`));

@@ -15,7 +15,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { sql, type Kysely } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, MUNI_A, TEST_JWT_SECRET, type TestDatabase } from './stack.js';
+import { createTestDatabase, MUNI_A, TEST_JWT_SECRET, testDataConverter, type TestDatabase } from './stack.js';
 import { appendStreams, syntheticPlan } from './synthetic.js';
 
 let database: TestDatabase;
@@ -33,7 +33,7 @@ beforeAll(async () => {
   keyDir = await mkdtemp(path.join(tmpdir(), 'iap-checkpoint-'));
   ({ key } = await loadOrCreateCheckpointKey(path.join(keyDir, 'checkpoint-key.pem')));
   connection = await Connection.connect({ address: process.env.IAP_TEST_TEMPORAL_ADDRESS! });
-  client = new Client({ connection, namespace: 'default' });
+  client = new Client({ connection, namespace: 'default', dataConverter: testDataConverter() });
   native = await NativeConnection.connect({ address: process.env.IAP_TEST_TEMPORAL_ADDRESS! });
 });
 afterAll(async () => {
@@ -62,7 +62,7 @@ describe('checkpoint schedule', () => {
 
     const taskQueue = `checkpoints-${randomUUID()}`;
     const scheduleId = `checkpoint-${randomUUID()}`;
-    const worker = await createCheckpointWorker({ connection: native, namespace: 'default', taskQueue, db: auditorDb, key, workflowBundlePath: process.env.IAP_TEST_WORKFLOW_BUNDLE! });
+    const worker = await createCheckpointWorker({ connection: native, namespace: 'default', taskQueue, db: auditorDb, key, workflowBundlePath: process.env.IAP_TEST_WORKFLOW_BUNDLE!, dataConverter: testDataConverter() });
     await ensureCheckpointSchedule(client, { every: '2 seconds', scheduleId, taskQueue });
     // Asking again finds it: a second launcher start leaves the one schedule as it is.
     await ensureCheckpointSchedule(client, { every: '2 seconds', scheduleId, taskQueue });

@@ -17,7 +17,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, preparerOf, registerLearner, registerTestTenants, SCHOOL_A, TEST_DOMAIN_CONFIG, TEST_JWT_SECRET, type TestDatabase } from './stack.js';
+import { createTestDatabase, preparerOf, registerLearner, registerTestTenants, SCHOOL_A, TEST_DOMAIN_CONFIG, TEST_JWT_SECRET, testDataConverter, type TestDatabase } from './stack.js';
 import { fastConfig, SEMESTER_NOW, TODAY } from './workflow-driver.js';
 import { spawnWorker, waitForPolling, within, type WorkerProcess } from './worker-process.js';
 
@@ -39,7 +39,7 @@ const workers: WorkerProcess[] = [];
 beforeAll(async () => {
   database = await createTestDatabase();
   connection = await Connection.connect({ address: required('IAP_TEST_TEMPORAL_ADDRESS') });
-  client = new Client({ connection, namespace: 'default' });
+  client = new Client({ connection, namespace: 'default', dataConverter: testDataConverter() });
   app = await makeApp(TEST_DOMAIN_CONFIG);
   faultDir = await mkdtemp(path.join(tmpdir(), 'iap-crash-'));
   // The register's appends must not be the ones a fault worker dies after: registered by a worker of its own.

@@ -9,7 +9,7 @@ import { NativeConnection } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MUNI_A, preparerOf, registerLearner, SCHOOL_A, SCHOOL_B, startTestStack, type TestStack } from './stack.js';
+import { MUNI_A, preparerOf, registerLearner, SCHOOL_A, SCHOOL_B, startTestStack, testDataConverter, type TestStack } from './stack.js';
 import { SEMESTER_NOW, TODAY } from './workflow-driver.js';
 
 let stack: TestStack;
@@ -74,6 +74,7 @@ async function startWorker(): Promise<() => Promise<void>> {
     db: stack.database.appDb,
     logger: stack.logger,
     workflowBundlePath: process.env.IAP_TEST_WORKFLOW_BUNDLE!,
+    dataConverter: testDataConverter(),
   });
   const running = worker.run();
   return async () => {

@@ -17,7 +17,7 @@ import type { Kysely } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@iap/infra/testing';
-import { preparerOf, registerLearner, registerTestTenants, SCHOOL_A, TEST_DOMAIN_CONFIG, TEST_JWT_SECRET } from './stack.js';
+import { preparerOf, registerLearner, registerTestTenants, SCHOOL_A, TEST_DOMAIN_CONFIG, TEST_JWT_SECRET, testDataConverter } from './stack.js';
 import { signToken } from '@iap/runtime';
 import { SEMESTER_NOW } from './workflow-driver.js';
 
@@ -55,12 +55,13 @@ beforeAll(async () => {
     db,
     logger,
     workflowBundlePath: process.env.IAP_TEST_WORKFLOW_BUNDLE!,
+    dataConverter: testDataConverter(),
   });
   running = worker.run();
   connection = await Connection.connect({ address: temporal.address });
   app = await buildApp({
     db,
-    temporal: new Client({ connection, namespace: 'default' }),
+    temporal: new Client({ connection, namespace: 'default', dataConverter: testDataConverter() }),
     temporalConnection: connection,
     namespace: 'default',
     taskQueue: 'outage',

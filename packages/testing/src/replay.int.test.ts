@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { FIXTURES_DIR } from './fixtures.js';
+import { testDataConverter } from './payload-key.js';
 
 describe('recorded workflow histories', () => {
   it('all replay against the current workflow code without non-determinism', async () => {
@@ -20,7 +21,7 @@ describe('recorded workflow histories', () => {
     );
     const failures: string[] = [];
     for await (const result of Worker.runReplayHistories(
-      { workflowBundle: { codePath: process.env.IAP_TEST_WORKFLOW_BUNDLE! }, replayName: 'fixtures' },
+      { workflowBundle: { codePath: process.env.IAP_TEST_WORKFLOW_BUNDLE! }, replayName: 'fixtures', dataConverter: testDataConverter() },
       histories,
     )) {
       if (result.error) failures.push(`${result.workflowId}: ${String(result.error)}`);

@@ -13,8 +13,10 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { testDataConverter } from './payload-key.js';
 
 export const TEST_JWT_SECRET = 'test-secret-not-for-production';
+export { TEST_PAYLOAD_KEY, testDataConverter } from './payload-key.js';
 
 /**
  * The programme's rules with term 2 running to 31 August, so that "today" falls inside a semester whatever
@@ -104,10 +106,11 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     logger,
     workflowBundlePath: required('IAP_TEST_WORKFLOW_BUNDLE'),
     afterCommit: opts.afterCommit,
+    dataConverter: testDataConverter(),
   });
   const running = worker.run();
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace: 'default' });
+  const client = new Client({ connection, namespace: 'default', dataConverter: testDataConverter() });
   const deps: AppDeps = {
     db: database.appDb,
     temporal: client,

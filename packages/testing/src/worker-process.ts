@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { REPO_ROOT } from '@iap/infra';
 import type { Client } from '@temporalio/client';
+import { TEST_PAYLOAD_KEY } from './payload-key.js';
 
 export const WORKER_ENTRY = path.join(REPO_ROOT, 'services', 'worker', 'dist', 'main.js');
 
@@ -46,6 +47,7 @@ export function spawnWorker(opts: WorkerProcessOptions): WorkerProcess {
     TEMPORAL_TASK_QUEUE: opts.taskQueue,
     IAP_DB_ROLE: 'iap_app',
     LOG_LEVEL: 'warn',
+    IAP_PAYLOAD_KEY: TEST_PAYLOAD_KEY,
     ...(process.env.IAP_TEST_WORKFLOW_BUNDLE ? { IAP_WORKFLOW_BUNDLE: process.env.IAP_TEST_WORKFLOW_BUNDLE } : {}),
   };
   delete env.IAP_FAULT_KILL_AFTER_COMMIT;

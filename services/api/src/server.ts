@@ -3,7 +3,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createLogger, loadConfig, loadDomainConfig, loadOrCreateIdentityKey, loadOidcConfig, loadOrCreateJwtSecret, requireConnections } from '@iap/runtime';
+import { createLogger, loadConfig, loadDomainConfig, loadOrCreateIdentityKey, loadOidcConfig, loadOrCreateJwtSecret, loadOrCreatePayloadKey, requireConnections, temporalDataConverter } from '@iap/runtime';
 import { createDb, parseKek } from '@iap/db';
 import { Client, Connection } from '@temporalio/client';
 import { buildApp } from './app.js';
@@ -29,7 +29,11 @@ async function main(): Promise<void> {
   const db = createDb({ connectionString: databaseUrl, applicationName: 'iap-api', role: config.dbRole });
   // Lazy: the API starts (and /health says what is down) even while Temporal is unreachable.
   const connection = Connection.lazy({ address: temporalAddress });
-  const temporal = new Client({ connection, namespace: config.temporalNamespace });
+  const temporal = new Client({
+    connection,
+    namespace: config.temporalNamespace,
+    dataConverter: temporalDataConverter(loadOrCreatePayloadKey(config.dataDir)),
+  });
   // Started by the launcher (infra/up), the API is ready once the launcher says so: it writes the demo tokens
   // and prints its banner first, so whoever waits for /ready finds them.
   let ready = !(process.env.IAP_READY_FROM_LAUNCHER === '1' && process.send);

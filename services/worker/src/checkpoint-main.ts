@@ -4,7 +4,7 @@
 
 import path from 'node:path';
 import { AUDITOR_DB_ROLE, createDb, loadOrCreateCheckpointKey } from '@iap/db';
-import { createLogger, loadConfig, requireConnections } from '@iap/runtime';
+import { createLogger, loadConfig, loadOrCreatePayloadKey, requireConnections, temporalDataConverter } from '@iap/runtime';
 import { NativeConnection } from '@temporalio/worker';
 import { createCheckpointWorker } from './checkpoint.js';
 import { installRuntimeLogger } from './worker.js';
@@ -24,6 +24,7 @@ async function main(): Promise<void> {
   const worker = await createCheckpointWorker({
     connection,
     namespace: config.temporalNamespace,
+    dataConverter: temporalDataConverter(loadOrCreatePayloadKey(config.dataDir)),
     db,
     key,
     ...(process.env.IAP_WORKFLOW_BUNDLE ? { workflowBundlePath: process.env.IAP_WORKFLOW_BUNDLE } : {}),

@@ -4,7 +4,7 @@
 
 import { takeCheckpoint, type CheckpointKey, type Database } from '@iap/db';
 import { CHECKPOINT_TASK_QUEUE, type CheckpointActivities } from '@iap/messages';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type DataConverter } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
 import { WORKFLOW_PRELOAD_MODULES, workflowsPath } from './worker.js';
 
@@ -25,6 +25,8 @@ export interface CheckpointWorkerOptions {
   readonly db: Kysely<Database>;
   readonly key: CheckpointKey;
   readonly workflowBundlePath?: string;
+  /** Encrypts every payload (temporalDataConverter from @iap/runtime). */
+  readonly dataConverter: DataConverter;
 }
 
 export async function createCheckpointWorker(opts: CheckpointWorkerOptions): Promise<Worker> {
@@ -32,6 +34,7 @@ export async function createCheckpointWorker(opts: CheckpointWorkerOptions): Pro
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? CHECKPOINT_TASK_QUEUE,
+    dataConverter: opts.dataConverter,
     activities: checkpointActivities(opts.db, opts.key),
     ...(opts.workflowBundlePath
       ? { workflowBundle: { codePath: opts.workflowBundlePath } }

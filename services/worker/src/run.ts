@@ -4,7 +4,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createDb, projectorLease, startProjector } from '@iap/db';
-import { createLogger, loadConfig, requireConnections } from '@iap/runtime';
+import { createLogger, loadConfig, loadOrCreatePayloadKey, requireConnections, temporalDataConverter } from '@iap/runtime';
 import { NativeConnection } from '@temporalio/worker';
 import { createPlanWorker, installRuntimeLogger } from './worker.js';
 
@@ -37,6 +37,7 @@ async function main(): Promise<void> {
   const worker = await createPlanWorker({
     connection,
     namespace: config.temporalNamespace,
+    dataConverter: temporalDataConverter(loadOrCreatePayloadKey(config.dataDir)),
     taskQueue: config.taskQueue,
     db,
     logger,

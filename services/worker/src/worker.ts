@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import { createActivities, type ActivityDeps } from '@iap/activities';
 import type { Database } from '@iap/db';
-import { DefaultLogger, IllegalStateError, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, IllegalStateError, NativeConnection, Runtime, Worker, type DataConverter, type LogLevel } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 
@@ -19,6 +19,8 @@ export interface PlanWorkerOptions {
   /** Bounded: each cached plan costs memory; evicted plans are rebuilt from history when needed. */
   readonly maxCachedWorkflows?: number;
   readonly afterCommit?: ActivityDeps['afterCommit'];
+  /** Encrypts every payload (temporalDataConverter from @iap/runtime). */
+  readonly dataConverter: DataConverter;
 }
 
 /**
@@ -76,6 +78,7 @@ export async function createPlanWorker(opts: PlanWorkerOptions): Promise<Worker>
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
+    dataConverter: opts.dataConverter,
     activities,
     ...(opts.workflowBundlePath
       ? { workflowBundle: { codePath: opts.workflowBundlePath } }

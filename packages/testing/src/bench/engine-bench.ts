@@ -33,6 +33,7 @@ import { appendStreams, rng, syntheticPlan, type SyntheticPlanSpec, type Synthet
 import { closedLoop, countedLoop, HttpClient, inTurns, openLoop, quantile, rotating, slowest, type LoadResult } from './load.js';
 import { Cleanup, cpuMeter, memoryOf, spawnNode, type Memory, type NodeChild } from './processes.js';
 import { firstTask, replayCpu } from './replay-cpu.js';
+import { TEST_PAYLOAD_KEY, testDataConverter } from '../payload-key.js';
 
 // ---------------------------------------------------------------------------------------------- options
 
@@ -577,6 +578,7 @@ async function main(cleanup: Cleanup): Promise<void> {
       TEMPORAL_TASK_QUEUE: PLAN_QUEUE,
       IAP_DB_ROLE: 'iap_app',
       IAP_DATA_DIR: dir,
+      IAP_PAYLOAD_KEY: TEST_PAYLOAD_KEY,
       LOG_LEVEL: OPT.logLevel,
       IAP_FAULT_KILL_AFTER_COMMIT: '',
     };
@@ -608,7 +610,7 @@ async function main(cleanup: Cleanup): Promise<void> {
 
     const connection = await Connection.connect({ address: temporal.address });
     cleanup.add('temporal client', () => connection.close());
-    const client = new Client({ connection, namespace: 'default' });
+    const client = new Client({ connection, namespace: 'default', dataConverter: testDataConverter() });
     const native = await NativeConnection.connect({ address: temporal.address });
     cleanup.add('native connection', () => native.close());
     // The baseline's local activities: nothing, or one row INSERTed in its own fsync'd transaction.
@@ -617,6 +619,7 @@ async function main(cleanup: Cleanup): Promise<void> {
       connection: native,
       namespace: 'default',
       taskQueue: NOOP_QUEUE,
+      dataConverter: testDataConverter(),
       workflowBundle: { code: noopBundle.code },
       activities: {
         nothing: async () => 0,

@@ -9,6 +9,7 @@
 import v8 from 'node:v8';
 import type { History } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
+import { testDataConverter } from '../payload-key.js';
 
 /** The history up to the end of its first workflow task's outcome: the start, as a worker first runs it. */
 export function firstTask(history: History): History {
@@ -53,7 +54,7 @@ export async function replayCpu<K extends string>(
     }
     let seen = 0;
     let from = process.cpuUsage();
-    for await (const r of Worker.runReplayHistories({ workflowBundle: { code }, replayName: tag }, copies())) {
+    for await (const r of Worker.runReplayHistories({ workflowBundle: { code }, replayName: tag, dataConverter: testDataConverter() }, copies())) {
       if (r.error) throw new Error(`replaying ${name}: ${String(r.error)}`);
       if (++seen === 1) {
         from = process.cpuUsage();

@@ -25,6 +25,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { sql, type Kysely } from 'kysely';
 import { pino } from 'pino';
 import { spawnNode, type NodeChild } from '../bench/processes.js';
+import { TEST_PAYLOAD_KEY } from '../payload-key.js';
 import { preparerOf, SCHOOL_A, TEST_DOMAIN_CONFIG } from '../stack.js';
 import { SEMESTER_NOW, TODAY } from '../workflow-driver.js';
 
@@ -222,6 +223,7 @@ async function main(): Promise<void> {
       TEMPORAL_TASK_QUEUE: 'iap-plans',
       IAP_DB_ROLE: APP_DB_ROLE,
       IAP_DATA_DIR: dir,
+      IAP_PAYLOAD_KEY: TEST_PAYLOAD_KEY,
       LOG_LEVEL: 'warn',
       IAP_FAULT_KILL_AFTER_COMMIT: '',
       IAP_PROJECTOR_INTERVAL_MS: '300',

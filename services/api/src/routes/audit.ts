@@ -5,6 +5,7 @@
 import { diffBetween, readPlanHistory, stateAt, toHistoryEntry, verifyLog, type Database, type RecordedEvent, type VerifyScope } from '@iap/db';
 import type { Role } from '@iap/domain';
 import { planWorkflowId } from '@iap/messages';
+import { decodeHistoryPayloads } from '@iap/runtime';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
@@ -148,7 +149,11 @@ export const auditRoutes: FastifyPluginAsyncTypebox<AuditRoutesOptions> = async 
       const { planId } = request.params;
       const workflowId = planWorkflowId(planId);
       try {
-        const history = await temporal.workflow.getHandle(workflowId).fetchHistory();
+        // Decrypted with the client's own codec: auditors may read the plan, its free text included.
+        const history = await decodeHistoryPayloads(
+          await temporal.workflow.getHandle(workflowId).fetchHistory(),
+          temporal.options.loadedDataConverter.payloadCodecs,
+        );
         return { planId, workflowId, history: JSON.parse(historyToJSON(history)) as unknown };
       } catch (err) {
         if (isGrpcServiceError(err) && err.code === 5) throw new HttpProblem(404, 'not_found', 'no workflow for this plan');

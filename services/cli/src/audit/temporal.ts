@@ -1,7 +1,7 @@
 // The Temporal SDK pieces the audit commands need: a client to fetch workflow histories, the replay
 // worker, and Temporal's JSON form of a history.
 
-import { Client, type Connection } from '@temporalio/client';
+import { Client, type Connection, type DataConverter } from '@temporalio/client';
 import { historyToJSON as toJSON } from '@temporalio/common/lib/proto-utils.js';
 import { WORKFLOW_PRELOAD_MODULES, workflowsPath } from '@iap/worker';
 import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker, type ReplayResult } from '@temporalio/worker';
@@ -9,14 +9,15 @@ import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker, type ReplayR
 export type TemporalClient = Pick<Client, 'workflow'>;
 export type { ReplayResult };
 
-export function temporalClient(connection: Connection, namespace: string): TemporalClient {
-  return new Client({ connection, namespace });
+/** A client whose payloads the engine's codec encrypts (histories it fetches stay encrypted: decodeHistoryPayloads). */
+export function temporalClient(connection: Connection, namespace: string, dataConverter: DataConverter): TemporalClient {
+  return new Client({ connection, namespace, dataConverter });
 }
 
 export const historyToJSON = (history: unknown): string => toJSON(history as Parameters<typeof toJSON>[0]);
 
 export function replayHistories(
-  source: { bundlePath: string | null },
+  source: { bundlePath: string | null; dataConverter: DataConverter },
   histories: AsyncIterable<{ workflowId: string; history: unknown }>,
 ): AsyncIterableIterator<ReplayResult> {
   // The SDK's own warnings about failing replays would go to stdout, where the report goes; each
@@ -29,7 +30,7 @@ export function replayHistories(
     ? { workflowBundle: { codePath: source.bundlePath } }
     : // The workflow code the worker runs, built from source by the replayer (as the worker builds it).
       { workflowsPath: workflowsPath(), bundlerOptions: { preloadModules: [...WORKFLOW_PRELOAD_MODULES] } };
-  return Worker.runReplayHistories({ ...code, replayName: 'iap-audit' }, histories as AsyncIterable<{ workflowId: string; history: never }>);
+  return Worker.runReplayHistories({ ...code, dataConverter: source.dataConverter, replayName: 'iap-audit' }, histories as AsyncIterable<{ workflowId: string; history: never }>);
 }
 
 /** A replay failure that means the code would decide differently from the recorded history. */

@@ -27,7 +27,7 @@ import {
   type VerifyScope,
 } from '@iap/db';
 import { REPO_ROOT } from '@iap/infra';
-import { connectTemporal, type Config } from '@iap/runtime';
+import { connectTemporal, decodeHistoryPayloads, EncryptionCodec, loadOrCreatePayloadKey, temporalDataConverter, type Config } from '@iap/runtime';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { progressLine } from '../audit/progress.js';
 import { historyToJSON, isNonDeterminism, replayHistories, temporalClient } from '../audit/temporal.js';
@@ -89,7 +89,10 @@ export function registerAuditCommands(program: Command, ctx: AuditCommandContext
           if (!wf) throw new Error(`the log has no plan ${planId}`);
           const conn = await connectTemporal(ctx.temporalAddress(), 10_000);
           try {
-            console.log(historyToJSON(await temporalClient(conn, ctx.config.temporalNamespace).workflow.getHandle(wf.workflowId).fetchHistory()));
+            const keys = loadOrCreatePayloadKey(ctx.config.dataDir);
+            const client = temporalClient(conn, ctx.config.temporalNamespace, temporalDataConverter(keys));
+            const history = await client.workflow.getHandle(wf.workflowId).fetchHistory();
+            console.log(historyToJSON(await decodeHistoryPayloads(history, [new EncryptionCodec(keys)])));
           } finally {
             await conn.close();
           }
@@ -188,7 +191,8 @@ export function registerAuditCommands(program: Command, ctx: AuditCommandContext
       const workflows = await workflowsInScope(db, scope).finally(() => db.destroy());
       const planOf = new Map(workflows.map((w) => [w.workflowId, w.planId]));
       const conn = await connectTemporal(ctx.temporalAddress(), 10_000);
-      const client = temporalClient(conn, ctx.config.temporalNamespace);
+      const dataConverter = temporalDataConverter(loadOrCreatePayloadKey(ctx.config.dataDir));
+      const client = temporalClient(conn, ctx.config.temporalNamespace, dataConverter);
       const unavailable: Array<{ planId: string | null; workflowId: string; error: string }> = [];
       async function* histories() {
         for (const w of workflows) {
@@ -204,7 +208,7 @@ export function registerAuditCommands(program: Command, ctx: AuditCommandContext
       const bad: Array<{ planId: string | null; workflowId: string; runId: string; kind: 'nondeterministic' | 'failed'; error: string }> = [];
       let replayed = 0;
       try {
-        for await (const r of replayHistories({ bundlePath: o.bundle ?? null }, histories())) {
+        for await (const r of replayHistories({ bundlePath: o.bundle ?? null, dataConverter }, histories())) {
           replayed++;
           progress(replayed + unavailable.length, workflows.length);
           if (r.error) {
