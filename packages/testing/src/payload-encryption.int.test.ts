@@ -5,6 +5,7 @@ import { planWorkflowId } from '@iap/messages';
 import { decodeHistoryPayloads, EncryptionCodec, ENCRYPTED_ENCODING } from '@iap/runtime';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './audit-cli.js';
 import { preparerOf, registerLearner, SCHOOL_A, startTestStack, TEST_PAYLOAD_KEY, type TestStack } from './stack.js';
 import { SEMESTER_NOW } from './workflow-driver.js';
 
@@ -86,6 +87,13 @@ describe('payload encryption', () => {
     const exported = await stack.app.inject({ method: 'GET', url: `/audit/plans/${planId}/workflow-history`, headers: auditor });
     expect(exported.statusCode).toBe(200);
     expect(mentions(exported.json(), CANARY)).toBe(true);
+    // And the operator's `iap history --workflow` prints it decoded, with the key; `iap replay` replays it.
+    const printed = await runCli(stack, ['history', planId, '--workflow']);
+    expect(printed.code, printed.stderr).toBe(0);
+    expect(mentions(JSON.parse(printed.stdout), CANARY)).toBe(true);
+    const replayed = await runCli(stack, ['replay', '--plan', planId, '--json', '--quiet']);
+    expect(replayed.code, replayed.stderr).toBe(0);
+    expect(JSON.parse(replayed.stdout)).toMatchObject({ problems: [] });
 
     // A codec with another key cannot read it.
     await expect(decodeHistoryPayloads(raw, [new EncryptionCodec('01'.repeat(32))])).rejects.toThrow(/unknown key id/);
