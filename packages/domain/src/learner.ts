@@ -35,8 +35,10 @@ export function mayReachLearners(role: Role, actor: ActorScope, schoolId: string
 }
 
 /**
- * Whether an actor who may reach the school's learners may also do this act. Erasure and transfer are the
- * owning school's director's or national staff's; registering and the identity itself are all school staff's.
+ * Whether an actor who may reach the school's learners may also do this act. Erasure is the owning school's
+ * director's or national staff's; a transfer is national staff's alone, since a school that could move a learner
+ * into another school would learn which references that school uses and could take them up; registering and
+ * the identity itself are all school staff's.
  */
 export function mayActOnLearner(role: Role, act: LearnerAct): boolean {
   switch (act) {
@@ -45,8 +47,9 @@ export function mayActOnLearner(role: Role, act: LearnerAct): boolean {
     case 'write_identity':
       return role === 'preparer' || role === 'school_director' || role === 'national_coordinator';
     case 'erase':
-    case 'transfer':
       return role === 'school_director' || role === 'national_coordinator';
+    case 'transfer':
+      return role === 'national_coordinator';
   }
 }
 

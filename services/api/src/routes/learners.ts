@@ -272,7 +272,7 @@ export const learnerRoutes: FastifyPluginAsyncTypebox<LearnerRoutesOptions> = as
       schema: {
         tags: ['learners'],
         operationId: 'transferLearner',
-        summary: "Move a learner to another school under that school's reference (the owning school's director, or the national coordinator)",
+        summary: "Move a learner to another school under that school's reference (the national coordinator)",
         description:
           'The learner keeps its id and identity; the old school no longer reaches it, and its plans stay its own. Repeating a transfer that was made answers it again.',
         security: [{ bearerAuth: [] }],
