@@ -18,7 +18,7 @@ import { sql } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, preparerOf, registerLearner, registerTestTenants, SCHOOL_A, TEST_DOMAIN_CONFIG, TEST_JWT_SECRET, testDataConverter, type TestDatabase } from './stack.js';
-import { fastConfig, SEMESTER_NOW, TODAY } from './workflow-driver.js';
+import { draftBody, fastConfig, TODAY } from './workflow-driver.js';
 import { spawnWorker, waitForPolling, within, type WorkerProcess } from './worker-process.js';
 
 function required(name: string): string {
@@ -91,15 +91,7 @@ function startWorker(killAfterCommitFile?: string, killAfterCommitEvent?: string
   return w;
 }
 
-const draft = (learnerRef = 'L-crash-1') => ({
-  learnerRef,
-  semester: SEMESTER_NOW,
-  grade: 7,
-  risks: [{ riskId: 'r1', type: 'learning', factor: 'insufficient grades in mathematics', note: '' }],
-  measures: [
-    { measureId: 'm1', kind: 'consultation', riskIds: ['r1'], justification: 'extra lessons', providerType: 'teacher', subject: 'mathematics', plannedMinutes: 240 },
-  ],
-});
+const draft = (learnerRef = 'L-crash-1') => draftBody(learnerRef);
 
 /** The plan drafted for a learner, from the log (its id is the server's, known here before the create answers). */
 async function planIdOf(learnerRef: string): Promise<string> {

@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MUNI_A, preparerOf, registerLearner, SCHOOL_A, SCHOOL_B, startTestStack, testDataConverter, type TestStack } from './stack.js';
-import { SEMESTER_NOW, TODAY } from './workflow-driver.js';
+import { draftBody, SEMESTER_NOW, TODAY } from './workflow-driver.js';
 
 let stack: TestStack;
 
@@ -22,16 +22,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const draft = (over: Record<string, unknown> = {}) => ({
-  learnerRef: 'L-idem',
-  semester: SEMESTER_NOW,
-  grade: 7,
-  risks: [{ riskId: 'r1', type: 'learning', factor: 'insufficient grades in mathematics', note: '' }],
-  measures: [
-    { measureId: 'm1', kind: 'consultation', riskIds: ['r1'], justification: 'extra lessons', providerType: 'teacher', subject: 'mathematics', plannedMinutes: 240 },
-  ],
-  ...over,
-});
+const draft = (over: Record<string, unknown> = {}) => draftBody('L-idem', over);
 
 const send = (method: 'POST' | 'PUT', token: string, url: string, payload?: unknown, key?: string, app: FastifyInstance = stack.app) =>
   app.inject({

@@ -6,7 +6,7 @@ import { planWorkflowId } from '@iap/messages';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MUNI_A, preparerOf, registerLearner, SCHOOL_A, SCHOOL_B, startTestStack, type TestStack } from './stack.js';
-import { SEMESTER_NOW } from './workflow-driver.js';
+import { draftBody, SEMESTER_NOW } from './workflow-driver.js';
 
 let stack: TestStack;
 let failNextAfterCommit = 0;
@@ -28,16 +28,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const draft = (over: Record<string, unknown> = {}) => ({
-  learnerRef: 'L-0001',
-  semester: SEMESTER_NOW,
-  grade: 7,
-  risks: [{ riskId: 'r1', type: 'learning', factor: 'insufficient grades in mathematics', note: '' }],
-  measures: [
-    { measureId: 'm1', kind: 'consultation', riskIds: ['r1'], justification: 'extra lessons', providerType: 'teacher', subject: 'mathematics', plannedMinutes: 240 },
-  ],
-  ...over,
-});
+const draft = (over: Record<string, unknown> = {}) => draftBody('L-0001', over);
 
 async function countEvents(): Promise<number> {
   const r = await sql<{ n: string }>`select count(*) as n from events`.execute(stack.db);

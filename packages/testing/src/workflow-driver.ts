@@ -70,6 +70,18 @@ export const meta = (who: Who, expectedVersion: number | null = null): CommandMe
   expectedVersion,
 });
 
+/** The README's sample `POST /plans` body for a registered learner, with fields replaced by `over`. */
+export const draftBody = (learnerRef: string, over: Record<string, unknown> = {}) => ({
+  learnerRef,
+  semester: SEMESTER_NOW,
+  grade: 7,
+  risks: [{ riskId: 'r1', type: 'learning', factor: 'insufficient grades in mathematics', note: '' }],
+  measures: [
+    { measureId: 'm1', kind: 'consultation', riskIds: ['r1'], justification: 'extra lessons', providerType: 'teacher', subject: 'mathematics', plannedMinutes: 240 },
+  ],
+  ...over,
+});
+
 export function draftCommand(planId: string, partnerType: 'municipality' | 'state_vocational' = 'municipality'): PlanCommandOf<'DraftPlan'> {
   return {
     type: 'DraftPlan',
